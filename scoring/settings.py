@@ -1,0 +1,77 @@
+"""Service settings: one typed object, built once by the app factory or the CLI, passed in.
+
+* ``SettingsError`` (a ``ValueError``): development secrets used outside development.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEV_ENCRYPTION_KEYS", "DEV_PEPPER", "Settings", "SettingsError", "get_settings"]
+
+DEV_PEPPER = "dev-only-pepper-not-for-production"
+# 32-byte AES keys, base64. Version -> key. Development only.
+DEV_ENCRYPTION_KEYS = json.dumps({"1": base64.b64encode(b"dev-only-key-0123456789abcdefghi").decode()})
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
+
+
+class SettingsError(ValueError):
+    """Settings that must not be used in this environment."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDIT_", env_file=".env", extra="ignore")
+
+    environment: str = "development"  # development | test | production
+    var_dir: Path = Path("var")
+    database_url: str = "sqlite:///var/credit.db"
+    mlflow_tracking_uri: str = "sqlite:///var/mlflow.db"
+    mlflow_artifact_root: str = "var/mlruns"
+    bundle_dir: Path = Path("var/bundles")
+
+    # Keyed hash (HMAC-SHA256) of identity numbers, for lookup.
+    id_pepper: SecretStr = SecretStr(DEV_PEPPER)
+    # Encryption of identity numbers at rest: JSON {version: base64 32-byte key} and the version in use.
+    id_encryption_keys: SecretStr = SecretStr(DEV_ENCRYPTION_KEYS)
+    id_key_version: str = "1"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+
+    # Modelling policy.
+    pd_cutoff: float = 0.10
+    thin_file_min_records: int = 12
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> Settings:
+        if self.environment != "production":
+            return self
+        dev = []
+        if self.id_pepper.get_secret_value() == DEV_PEPPER:
+            dev.append("CREDIT_ID_PEPPER")
+        if self.id_encryption_keys.get_secret_value() == DEV_ENCRYPTION_KEYS:
+            dev.append("CREDIT_ID_ENCRYPTION_KEYS")
+        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            dev.append("CREDIT_JWT_SECRET")
+        if dev:
+            raise SettingsError(f"development secrets refused outside development: {', '.join(dev)}")
+        return self
+
+    def encryption_keys(self) -> dict[str, bytes]:
+        raw = json.loads(self.id_encryption_keys.get_secret_value())
+        keys = {str(k): base64.b64decode(v) for k, v in raw.items()}
+        for k, v in keys.items():
+            if len(v) != 32:
+                raise SettingsError(f"encryption key version {k} must be 32 bytes")
+        if self.id_key_version not in keys:
+            raise SettingsError(f"no encryption key for version {self.id_key_version}")
+        return keys
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
