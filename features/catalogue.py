@@ -93,7 +93,9 @@ class RecordKind:
                 return self.severity_map[str(value)]
         return self.severity
 
-    def publicity_end(self, event_date: dt.date, payload: Mapping[str, Any], periods: Mapping[str, Any]) -> dt.date:
+    def publicity_end(
+        self, event_date: dt.date, payload: Mapping[str, Any], periods: Mapping[str, Any]
+    ) -> dt.date:
         """Last day + 1 on which the record may be published and used.
 
         A listing with its own end date lasts until that date; any other record lasts the maximum
@@ -208,7 +210,9 @@ def _parse(raw: Mapping[str, Any], digest: str) -> Catalogue:
         for s in _req(k, "subject_types", where):
             subject_types.update(groups.get(s, (s,)))
         if not subject_types or not subject_types <= set(SUBJECT_TYPES):
-            raise CatalogueError(f"{where}: unknown subject types {sorted(subject_types - set(SUBJECT_TYPES))}")
+            raise CatalogueError(
+                f"{where}: unknown subject types {sorted(subject_types - set(SUBJECT_TYPES))}"
+            )
         depts = _req(k, "department", where)
         depts = (depts,) if isinstance(depts, str) else tuple(depts)
         for d in depts:
@@ -252,9 +256,13 @@ def _parse(raw: Mapping[str, Any], digest: str) -> Catalogue:
             for sev in {severity, *sev_map.values()}:
                 bound = periods[sev]
                 if pmin < bound["min"] and sev == severity:
-                    raise CatalogueError(f"{where}: minimum publicity {pmin} below the {sev} minimum {bound['min']}")
+                    raise CatalogueError(
+                        f"{where}: minimum publicity {pmin} below the {sev} minimum {bound['min']}"
+                    )
                 if sev == severity and pmax > bound["max"]:
-                    raise CatalogueError(f"{where}: maximum publicity {pmax} above the {sev} maximum {bound['max']}")
+                    raise CatalogueError(
+                        f"{where}: maximum publicity {pmax} above the {sev} maximum {bound['max']}"
+                    )
         listing = bool(k.get("listing", False))
         if listing and "doc_no" not in fields:
             raise CatalogueError(f"{where}: a listing needs a document number (doc_no)")

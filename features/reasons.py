@@ -9,7 +9,9 @@ __all__ = ["QUARANTINE_REASONS", "ROW_OUTCOMES"]
 
 QUARANTINE_REASONS: dict[str, str] = {
     "unknown_kind": "the kind is not in the record catalogue",
-    "forbidden_data": "the row carries data the law forbids collecting (religion, health, genetics, biometrics)",
+    "forbidden_data": (
+        "the row carries data the law forbids collecting (religion, health, genetics, biometrics)"
+    ),
     "unknown_column": "a non-empty value in a column that the kind does not define",
     "missing_field": "a required field (or common column) is empty or absent",
     "wrong_type": "a value cannot be read as its field's type (number, integer, date, month, enum value)",

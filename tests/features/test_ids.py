@@ -45,7 +45,7 @@ def test_known_example() -> None:
 
 
 def test_precise_check_message() -> None:
-    with pytest.raises(IdentifierError, match="^check character should be X, got 1$") as exc:
+    with pytest.raises(IdentifierError, match=r"^check character should be X, got 1$") as exc:
         parse_person_id("110105194912310021", today=TODAY)
     assert exc.value.code == "id_check"
 
@@ -85,7 +85,11 @@ def test_every_valid_org_code_passes(code: str) -> None:
     parsed = parse_org_code(code)
     assert parsed.code == code
     assert parsed.subject_type in {
-        "enterprise", "individual_business", "government_body", "public_institution", "social_organization"
+        "enterprise",
+        "individual_business",
+        "government_body",
+        "public_institution",
+        "social_organization",
     }
 
 
