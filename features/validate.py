@@ -1,0 +1,543 @@
+"""Validation of department rows against the record catalogue, a whole batch at a time.
+
+``RecordValidator(catalogue, now=...).validate(rows)`` takes a polars frame of strings (one
+column per file column, plus a ``line_no`` column) and returns a ``ValidationResult``: the rows
+that pass, normalised and typed, and the rows that fail, each with one reason code from
+``features.reasons`` and a message. Nothing here touches a database or the environment; identity
+numbers are pseudonymised only through the ``person_key`` function the caller passes in.
+
+Checks run in this order and the first that fails is the row's reason:
+
+1. ``forbidden_data`` (a non-empty column, or the kind itself, names forbidden data),
+   ``missing_field`` for an empty kind, ``unknown_kind``
+2. ``department_not_allowed``
+3. ``missing_field`` (common columns, then required fields in catalogue order)
+4. ``unknown_column``
+5. ``bad_identifier`` (the subject, then ``person_id`` fields)
+6. ``subject_type_mismatch``
+7. ``wrong_type`` (``event_date``, then fields; an enum value that is not allowed counts here)
+8. ``out_of_range`` (numbers beyond min/max, text beyond max_length)
+9. ``future_date`` (``event_date``, date and month fields; not end or expiry dates)
+10. ``minor_listing``
+
+Columns are vectorised polars expressions; identifiers are parsed once per distinct value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from features.catalogue import COMMON_COLUMNS, Catalogue, FieldSpec, RecordKind
+from features.ids import IdentifierError, PersonId, parse_org_code, parse_person_id
+
+__all__ = [
+    "FORWARD_DATE_FIELDS",
+    "LINE",
+    "QUARANTINE_SCHEMA",
+    "RECORD_SCHEMA",
+    "RecordValidator",
+    "ValidationResult",
+    "normalise_rows",
+]
+
+LINE = "line_no"
+# Date fields that name an end or an expiry and so may lie in the future.
+FORWARD_DATE_FIELDS = frozenset({"end_date", "valid_to"})
+
+RECORD_SCHEMA: dict[str, Any] = {
+    LINE: pl.Int64,
+    "kind": pl.Utf8,
+    "subject_id": pl.Utf8,  # normalised identifier; for persons the clear number (never stored)
+    "subject_type": pl.Utf8,
+    "birth_date": pl.Date,
+    "gender": pl.Utf8,
+    "district_code": pl.Utf8,
+    "event_date": pl.Date,
+    "department": pl.Utf8,
+    "severity": pl.Utf8,
+    "publicity_end": pl.Date,
+    "amount": pl.Float64,
+    "quantity": pl.Float64,
+    "outcome": pl.Utf8,
+    "natural_key": pl.Utf8,
+    "payload": pl.Utf8,  # canonical JSON of the typed fields (person_id fields through person_key)
+    "content": pl.Utf8,  # canonical JSON of event_date and the fields
+    "person_refs": pl.List(pl.Utf8),  # clear numbers named in person_id fields (to create subjects)
+}
+QUARANTINE_SCHEMA: dict[str, Any] = {
+    LINE: pl.Int64,
+    "reason_code": pl.Utf8,
+    "message": pl.Utf8,
+    "kind": pl.Utf8,
+    "department": pl.Utf8,
+}
+
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+_MONTH_RE = r"^\d{4}-\d{2}$"
+_INT_RE = r"^[+-]?\d+$"
+_SHOW = 40  # characters of a bad value shown in a message
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    records: pl.DataFrame  # RECORD_SCHEMA, sorted by line
+    quarantine: pl.DataFrame  # QUARANTINE_SCHEMA, sorted by line
+    forbidden_columns: tuple[str, ...] = ()  # columns whose values must never be stored
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    number: str | None = None
+    subject_type: str | None = None
+    error: str | None = None
+    person: PersonId | None = None
+    district_code: str | None = None
+
+
+@dataclass
+class _Caches:
+    subjects: dict[tuple[str, str], _Parsed] = field(default_factory=dict)
+    persons: dict[str, _Parsed] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+def normalise_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """Strip every text value; empty text becomes null; common columns always present."""
+    exprs = [
+        pl.col(c).cast(pl.Utf8).str.strip_chars().replace("", None).alias(c)
+        for c in rows.columns
+        if c != LINE
+    ]
+    out = rows.with_columns(exprs)
+    missing = [c for c in COMMON_COLUMNS if c not in out.columns]
+    if missing:
+        out = out.with_columns([pl.lit(None, pl.Utf8).alias(c) for c in missing])
+    return out.with_columns(pl.col(LINE).cast(pl.Int64))
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def _shown(col: str) -> pl.Expr:
+    return pl.col(col).str.slice(0, _SHOW)
+
+
+def _json_pair(name: str, expr: pl.Expr) -> pl.Expr:
+    """``"name":value`` as JSON text, or null when the value is null."""
+    encoded = pl.struct(expr.alias(name)).struct.json_encode().str.slice(1).str.strip_suffix("}")
+    return pl.when(expr.is_not_null()).then(encoded)
+
+
+def _json_object(pairs: Iterable[pl.Expr]) -> pl.Expr:
+    return pl.concat_str(
+        [pl.lit("{"), pl.concat_str(list(pairs), separator=",", ignore_nulls=True), pl.lit("}")]
+    )
+
+
+class RecordValidator:
+    """Validates batches of raw rows; identifier parses are cached across batches.
+
+    ``person_key`` maps a valid identity number to its pseudonym (the lookup key); payloads carry
+    that instead of the number. Without it payloads keep the number (pure tests only).
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        *,
+        now: dt.datetime,
+        person_key: Callable[[str], str] | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.now = now
+        self.person_key = person_key
+        self._today = now.date()
+        self._caches = _Caches()
+
+    # -- identifiers -------------------------------------------------------------------------
+
+    def _parse_subject(self, mode: str, value: str) -> _Parsed:
+        cached = self._caches.subjects.get((mode, value))
+        if cached is not None:
+            return cached
+        s = value.strip().upper()
+        if mode == "both":
+            order = ("person", "org") if len(s) == 18 and s[:17].isdigit() and s[:17].isascii() else ("org",)
+        else:
+            order = (mode, "org" if mode == "person" else "person")
+        first_error: str | None = None
+        result: _Parsed | None = None
+        for how in order:
+            try:
+                if how == "person":
+                    p = parse_person_id(s, today=self._today)
+                    result = _Parsed(p.number, "person", None, p, p.district_code)
+                else:
+                    o = parse_org_code(s)
+                    result = _Parsed(o.code, o.subject_type, None, None, o.district_code)
+                break
+            except IdentifierError as exc:
+                first_error = first_error or exc.message
+        if result is None:
+            result = _Parsed(error=first_error)
+        self._caches.subjects[(mode, value)] = result
+        return result
+
+    def _parse_person(self, value: str) -> _Parsed:
+        cached = self._caches.persons.get(value)
+        if cached is None:
+            try:
+                p = parse_person_id(value, today=self._today)
+                cached = _Parsed(p.number, "person", None, p)
+            except IdentifierError as exc:
+                cached = _Parsed(error=exc.message)
+            self._caches.persons[value] = cached
+        return cached
+
+    def _key(self, number: str) -> str:
+        if self.person_key is None:
+            return number
+        key = self._caches.keys.get(number)
+        if key is None:
+            key = self._caches.keys[number] = self.person_key(number)
+        return key
+
+    def _subject_table(self, kind: RecordKind, values: pl.Series) -> pl.DataFrame:
+        if kind.subject_types == {"person"}:
+            mode = "person"
+        elif "person" not in kind.subject_types:
+            mode = "org"
+        else:
+            mode = "both"
+        raw = [v for v in values.to_list() if v is not None]
+        parsed = [self._parse_subject(mode, v) for v in raw]
+        return pl.DataFrame(
+            {
+                "subject_id": raw,
+                "_sid": [p.number for p in parsed],
+                "_stype": [p.subject_type for p in parsed],
+                "_sid_err": [p.error for p in parsed],
+                "_birth": [p.person.birth_date if p.person else None for p in parsed],
+                "_gender": [p.person.gender if p.person else None for p in parsed],
+                "_district": [p.district_code for p in parsed],
+            },
+            schema={
+                "subject_id": pl.Utf8,
+                "_sid": pl.Utf8,
+                "_stype": pl.Utf8,
+                "_sid_err": pl.Utf8,
+                "_birth": pl.Date,
+                "_gender": pl.Utf8,
+                "_district": pl.Utf8,
+            },
+        )
+
+    def _person_table(self, name: str, values: pl.Series) -> pl.DataFrame:
+        raw = [v for v in values.to_list() if v is not None]
+        parsed = [self._parse_person(v) for v in raw]
+        return pl.DataFrame(
+            {
+                name: raw,
+                f"_pid_{name}": [p.number for p in parsed],
+                f"_pkey_{name}": [self._key(p.number) if p.number else None for p in parsed],
+                f"_perr_{name}": [p.error for p in parsed],
+            },
+            schema={
+                name: pl.Utf8,
+                f"_pid_{name}": pl.Utf8,
+                f"_pkey_{name}": pl.Utf8,
+                f"_perr_{name}": pl.Utf8,
+            },
+        )
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def validate(self, rows: pl.DataFrame) -> ValidationResult:
+        """Validate a batch; every input row ends in exactly one of the two output frames."""
+        rows = normalise_rows(rows)
+        cat = self.catalogue
+        forbidden = {c: cat.forbidden_category(c) for c in rows.columns if c != LINE}
+        forbidden_cols = {c: f for c, f in forbidden.items() if f is not None}
+        records: list[pl.DataFrame] = []
+        quarantine: list[pl.DataFrame] = []
+        if rows.height:
+            for (code,), sub in rows.partition_by("kind", as_dict=True, maintain_order=True).items():
+                kind = cat.kinds.get(code) if isinstance(code, str) else None
+                if kind is None or cat.forbidden_category(kind.code) is not None:
+                    quarantine.append(self._reject_kind(sub, code, forbidden_cols))
+                    continue
+                ok, bad = self._validate_kind(kind, sub, forbidden_cols)
+                records.append(ok)
+                quarantine.append(bad)
+        rec = pl.concat(records) if records else pl.DataFrame(schema=RECORD_SCHEMA)
+        qua = pl.concat(quarantine) if quarantine else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        return ValidationResult(rec.sort(LINE), qua.sort(LINE), tuple(forbidden_cols))
+
+    def _forbidden_checks(self, forbidden_cols: dict[str, str]) -> list[tuple[pl.Expr, str, pl.Expr]]:
+        return [
+            (
+                pl.col(c).is_not_null(),
+                "forbidden_data",
+                pl.lit(f"column {c} carries forbidden data ({cat})"),
+            )
+            for c, cat in forbidden_cols.items()
+        ]
+
+    def _reject_kind(self, sub: pl.DataFrame, code: Any, forbidden_cols: dict[str, str]) -> pl.DataFrame:
+        checks = self._forbidden_checks(forbidden_cols)
+        if code is None:
+            checks.append((pl.lit(True), "missing_field", pl.lit("kind is empty")))
+        elif (cat := self.catalogue.forbidden_category(str(code))) is not None:
+            checks.append(
+                (pl.lit(True), "forbidden_data", pl.lit(f"kind {code} names forbidden data ({cat})"))
+            )
+        else:
+            shown = str(code)[:_SHOW]
+            checks.append((pl.lit(True), "unknown_kind", pl.lit(f"kind '{shown}' is not in the catalogue")))
+        return self._first_failure(sub, checks).select(list(QUARANTINE_SCHEMA))
+
+    @staticmethod
+    def _first_failure(sub: pl.DataFrame, checks: list[tuple[pl.Expr, str, pl.Expr]]) -> pl.DataFrame:
+        """Add ``reason_code`` and ``message`` from the first failing check (null when none fails)."""
+        conds = sub.select([c.fill_null(False).alias(f"_c{i}") for i, (c, _, _) in enumerate(checks)])
+        reason: Any = pl.lit(None, pl.Utf8)
+        message: Any = pl.lit(None, pl.Utf8)
+        for i in reversed(range(len(checks))):
+            _, code, msg = checks[i]
+            reason = pl.when(pl.col(f"_c{i}")).then(pl.lit(code)).otherwise(reason)
+            message = pl.when(pl.col(f"_c{i}")).then(msg).otherwise(message)
+        return sub.hstack(conds).with_columns(reason.alias("reason_code"), message.alias("message"))
+
+    def _validate_kind(
+        self, kind: RecordKind, sub: pl.DataFrame, forbidden_cols: dict[str, str]
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        cat = self.catalogue
+        file_cols = [c for c in sub.columns if c != LINE]
+        for name in kind.fields:
+            if name not in sub.columns:
+                sub = sub.with_columns(pl.lit(None, pl.Utf8).alias(name))
+        sub = sub.join(self._subject_table(kind, sub["subject_id"].unique()), on="subject_id", how="left")
+        person_fields = [f for f in kind.fields.values() if f.type == "person_id"]
+        for f in person_fields:
+            sub = sub.join(self._person_table(f.name, sub[f.name].unique()), on=f.name, how="left")
+
+        dept = pl.col("department")
+        known = list(cat.departments)
+        checks = self._forbidden_checks(forbidden_cols)
+        checks.append(
+            (
+                dept.is_not_null() & ~dept.is_in(list(kind.departments)),
+                "department_not_allowed",
+                pl.when(dept.is_in(known))
+                .then(pl.format("department {} does not report kind {}", dept, pl.lit(kind.code)))
+                .otherwise(pl.format("unknown department '{}'", dept.str.slice(0, _SHOW))),
+            )
+        )
+        for c in ("subject_id", "event_date", "department"):
+            checks.append((pl.col(c).is_null(), "missing_field", pl.lit(f"{c} is empty")))
+        for f in kind.fields.values():
+            if f.required:
+                checks.append(
+                    (pl.col(f.name).is_null(), "missing_field", pl.lit(f"field {f.name} is missing"))
+                )
+        known_cols = {*COMMON_COLUMNS, *kind.fields}
+        for c in (c for c in file_cols if c not in known_cols and c not in forbidden_cols):
+            msg = f"column {c} is not a field of kind {kind.code}"
+            checks.append((pl.col(c).is_not_null(), "unknown_column", pl.lit(msg)))
+        checks.append((pl.col("_sid_err").is_not_null(), "bad_identifier", pl.col("_sid_err")))
+        for f in person_fields:
+            err = pl.col(f"_perr_{f.name}")
+            checks.append((err.is_not_null(), "bad_identifier", pl.format(f"field {f.name}: {{}}", err)))
+        allowed = sorted(kind.subject_types)
+        checks.append(
+            (
+                pl.col("_stype").is_not_null() & ~pl.col("_stype").is_in(allowed),
+                "subject_type_mismatch",
+                pl.format(f"kind {kind.code} does not apply to subject type {{}}", pl.col("_stype")),
+            )
+        )
+
+        ev_raw = pl.col("event_date")
+        ev = ev_raw.str.to_date("%Y-%m-%d", strict=False)
+        ev_ok = ev_raw.str.contains(_DATE_RE) & ev.is_not_null()
+        checks.append(
+            (
+                ev_raw.is_not_null() & ~ev_ok,
+                "wrong_type",
+                pl.format("event_date: '{}' is not a date (YYYY-MM-DD)", _shown("event_date")),
+            )
+        )
+        typed: dict[str, pl.Expr] = {}
+        range_checks: list[tuple[pl.Expr, str, pl.Expr]] = []
+        future_checks: list[tuple[pl.Expr, str, pl.Expr]] = []
+        today = pl.lit(self._today)
+        for f in kind.fields.values():
+            value, bad, out, day = self._field_exprs(f)
+            typed[f.name] = value
+            if bad is not None:
+                checks.append((pl.col(f.name).is_not_null() & bad, "wrong_type", self._type_message(f)))
+            if out is not None:
+                range_checks.append(out)
+            if day is not None and f.name not in FORWARD_DATE_FIELDS:
+                future_checks.append(
+                    (
+                        day > today,
+                        "future_date",
+                        pl.format(
+                            f"field {f.name} {{}} is after the ingestion date {self._today}", pl.col(f.name)
+                        ),
+                    )
+                )
+        checks.extend(range_checks)
+        checks.append(
+            (
+                ev_ok & (ev > today),
+                "future_date",
+                pl.format(f"event_date {{}} is after the ingestion date {self._today}", ev_raw),
+            )
+        )
+        checks.extend(future_checks)
+        if kind.listing and kind.polarity == "negative":
+            b = pl.col("_birth")
+            age = (ev.dt.year() - b.dt.year()) - (
+                (ev.dt.month() * 100 + ev.dt.day()) < (b.dt.month() * 100 + b.dt.day())
+            ).cast(pl.Int32)
+            checks.append(
+                (
+                    (pl.col("_stype") == "person") & ev_ok & (age < 18),
+                    "minor_listing",
+                    pl.format("the person is {} on the event date; under 18 cannot be listed", age),
+                )
+            )
+
+        sub = self._first_failure(sub, checks)
+        bad_rows = sub.filter(pl.col("reason_code").is_not_null()).select(list(QUARANTINE_SCHEMA))
+        good = sub.filter(pl.col("reason_code").is_null())
+        return self._normalised(kind, good, typed, ev), bad_rows
+
+    def _field_exprs(
+        self, f: FieldSpec
+    ) -> tuple[pl.Expr, pl.Expr | None, tuple[pl.Expr, str, pl.Expr] | None, pl.Expr | None]:
+        """Typed value, 'cannot be read' test, range check and the date for the future test."""
+        c = pl.col(f.name)
+        if f.type in ("integer", "number"):
+            if f.type == "integer":
+                value = c.cast(pl.Int64, strict=False)
+                bad = ~c.str.contains(_INT_RE) | value.is_null()
+            else:
+                value = c.cast(pl.Float64, strict=False)
+                bad = value.is_null() | ~value.is_finite()
+            out_parts: list[tuple[pl.Expr, pl.Expr]] = []
+            if f.min is not None:
+                out_parts.append(
+                    (value < f.min, pl.format(f"field {f.name}: {{}} is below the minimum {_num(f.min)}", c))
+                )
+            if f.max is not None:
+                out_parts.append(
+                    (value > f.max, pl.format(f"field {f.name}: {{}} is above the maximum {_num(f.max)}", c))
+                )
+            if not out_parts:
+                return value, bad, None, None
+            cond = pl.any_horizontal([p[0] for p in out_parts])
+            msg: Any = pl.lit(None, pl.Utf8)
+            for test, text in reversed(out_parts):
+                msg = pl.when(test).then(text).otherwise(msg)
+            return value, bad, (cond, "out_of_range", msg), None
+        if f.type == "date":
+            value = c.str.to_date("%Y-%m-%d", strict=False)
+            return value, ~c.str.contains(_DATE_RE) | value.is_null(), None, value
+        if f.type == "month":
+            first = (c + "-01").str.to_date("%Y-%m-%d", strict=False)
+            return c, ~c.str.contains(_MONTH_RE) | first.is_null(), None, first
+        if f.type == "enum":
+            return c, ~c.is_in(list(f.values)), None, None
+        if f.type == "person_id":
+            return pl.col(f"_pkey_{f.name}"), None, None, None
+        # string
+        if f.max_length is None:
+            return c, None, None, None
+        length = c.str.len_chars()
+        text = pl.format(f"field {f.name}: {{}} characters, more than {f.max_length}", length)
+        return c, None, (length > f.max_length, "out_of_range", text), None
+
+    @staticmethod
+    def _type_message(f: FieldSpec) -> pl.Expr:
+        what = {
+            "integer": "is not an integer",
+            "number": "is not a number",
+            "date": "is not a date (YYYY-MM-DD)",
+            "month": "is not a month (YYYY-MM)",
+            "enum": "is not one of " + ", ".join(f.values),
+        }[f.type]
+        return pl.format(f"field {f.name}: '{{}}' {what}", _shown(f.name))
+
+    def _normalised(
+        self, kind: RecordKind, good: pl.DataFrame, typed: dict[str, pl.Expr], ev: pl.Expr
+    ) -> pl.DataFrame:
+        good = good.with_columns(ev.alias("_ev"), *[v.alias(f"_t_{n}") for n, v in typed.items()])
+        # Severity and publicity end through the catalogue's own rules, once per distinct input.
+        sev_field = kind.severity_field
+        end_field = "end_date" if kind.listing and "end_date" in kind.fields else None
+        keys = ["_ev"] + [f"_t_{n}" for n in (sev_field, end_field) if n]
+        combos = good.select(keys).unique()
+        sev, pub = [], []
+        for row in combos.iter_rows(named=True):
+            values = {}
+            if sev_field:
+                values[sev_field] = row[f"_t_{sev_field}"]
+            if end_field:
+                values[end_field] = row[f"_t_{end_field}"]
+            sev.append(kind.severity_of(values))
+            pub.append(kind.publicity_end(row["_ev"], values, self.catalogue.severity_periods))
+        combos = combos.with_columns(
+            pl.Series("severity", sev, dtype=pl.Utf8), pl.Series("publicity_end", pub, dtype=pl.Date)
+        )
+        good = good.join(combos, on=keys, how="left", nulls_equal=True)
+
+        names = sorted(kind.fields)
+        payload = _json_object(_json_pair(n, pl.col(f"_t_{n}")) for n in names)
+        content_names = sorted([*names, "event_date"])
+        content = _json_object(
+            _json_pair(n, pl.col("_ev").dt.to_string("%Y-%m-%d") if n == "event_date" else pl.col(f"_t_{n}"))
+            for n in content_names
+        )
+        parts = []
+        for n in kind.natural_key:
+            text = pl.col(f"_t_{n}").cast(pl.Utf8)
+            parts.append(
+                text.str.replace_all("\\", "\\\\", literal=True).str.replace_all("|", "\\|", literal=True)
+            )
+        natural_key = pl.concat_str(parts, separator="|") if parts else pl.lit("")
+        promoted = kind.promoted
+        person_cols = [pl.col(f"_pid_{f.name}") for f in kind.fields.values() if f.type == "person_id"]
+        refs = pl.concat_list(person_cols).list.drop_nulls() if person_cols else pl.lit([], pl.List(pl.Utf8))
+        out = good.select(
+            pl.col(LINE),
+            pl.lit(kind.code).alias("kind"),
+            pl.col("_sid").alias("subject_id"),
+            pl.col("_stype").alias("subject_type"),
+            pl.col("_birth").alias("birth_date"),
+            pl.col("_gender").alias("gender"),
+            pl.col("_district").alias("district_code"),
+            pl.col("_ev").alias("event_date"),
+            pl.col("department"),
+            pl.col("severity"),
+            pl.col("publicity_end"),
+            *[
+                (pl.col(f"_t_{promoted[c]}") if c in promoted else pl.lit(None))
+                .cast(RECORD_SCHEMA[c])
+                .alias(c)
+                for c in ("amount", "quantity", "outcome")
+            ],
+            natural_key.alias("natural_key"),
+            payload.alias("payload"),
+            content.alias("content"),
+            refs.alias("person_refs"),
+        )
+        return out.cast(RECORD_SCHEMA)  # type: ignore[arg-type]
