@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Base",
     "IngestBatch",
+    "ModelPromotion",
     "QuarantinedRow",
     "Record",
     "RecordEvent",
@@ -166,3 +167,20 @@ class RecordEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(String(64))
+
+
+class ModelPromotion(Base):
+    """A decision about a registered model version: initial champion, promotion or refusal."""
+
+    __tablename__ = "model_promotions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    registered_model: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(16))
+    candidate_version: Mapped[str] = mapped_column(String(16))
+    previous_champion: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))  # initial | promoted | refused
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: metrics compared, gate results
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime)
