@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
 
     # Modelling policy.
-    pd_cutoff: float = 0.10
-    thin_file_min_records: int = 12
+    pd_cutoff: float = 0.10  # approve-if-below cut-off used by the fairness gate and approval rates
+    thin_file_min_records: int = 3  # see models/thinfile.py
+    thin_file_min_tenure_months: int = 6
 
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:
