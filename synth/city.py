@@ -1,0 +1,353 @@
+"""Generate a synthetic city: department files, ground truth, defect manifest and volumes.
+
+People are processed in chunks of ``CHUNK`` (organisations are spread over the same chunks), so
+memory stays flat however large the city is: every chunk appends to the open department files.
+Random numbers come from ``SeedSequence([seed, ...])`` per stage and chunk, and every ordering is
+stable, so the same arguments give byte-identical output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from features.catalogue import load_catalogue
+from synth.batch import Batch
+from synth.defects import Defector, MinorCandidates
+from synth.lives import live
+from synth.org_records import org_rows
+from synth.orgs import draw_orgs, live_orgs
+from synth.people import draw_people
+from synth.person_records import person_rows
+from synth.sink import Sink
+from synth.timeline import Timeline, age_years
+
+__all__ = ["CHUNK", "CityConfig", "CitySummary", "generate_city"]
+
+CHUNK = 8192
+_COUNT_SCHEMA = {"subject_id": pl.String, "records_to_as_of": pl.Int64}
+_MANIFEST_SCHEMA = {
+    "file": pl.String,
+    "line": pl.Int64,
+    "defect": pl.String,
+    "expected": pl.String,
+    "detail": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    people: int
+    enterprises: int
+    months: int = 36
+    as_of: dt.date = dt.date(2025, 6, 30)
+    seed: int = 0
+    defect_rate: float = 0.005
+    today: dt.date | None = None  # the real date by default; records must not lie after it
+
+
+@dataclass
+class CitySummary:
+    out: Path
+    people: int
+    organisations: int
+    rows: int
+    files: int
+    defects: Counter[str]
+    as_of_dates: list[dt.date]
+    base_rates: dict[str, dict[str, float]] = field(default_factory=dict)
+    volumes: dict[str, Any] = field(default_factory=dict)
+
+
+def _clean(out: Path) -> None:
+    for sub in ("files", "truth"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    for name in ("manifest.csv", "volumes.json"):
+        (out / name).unlink(missing_ok=True)
+
+
+def _quarters(tl: Timeline) -> tuple[np.ndarray, list[str]]:
+    """Per window day the index of its calendar quarter, and the quarter labels (2023Q1 …)."""
+    days = np.arange(tl.first_day, tl.last_day + 1)
+    month = np.searchsorted(tl.month_first, days, side="right") - 1
+    labels = list(dict.fromkeys(tl.quarter_labels))
+    q_of_month = np.array([labels.index(q) for q in tl.quarter_labels])
+    return q_of_month[month], labels
+
+
+def _minor_candidates(lives: Any, tl: Timeline, rng: np.random.Generator) -> MinorCandidates:
+    age, present = lives.age, lives.present
+    ok = present & (age >= 10) & (age < 18)
+    rows = np.flatnonzero(ok.any(axis=1))
+    if len(rows) == 0:
+        return MinorCandidates(np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64))
+    # A random allowed month per minor, then a day in it on which they are still under 18.
+    key = np.where(ok[rows], rng.random(ok[rows].shape), -1.0)
+    month = key.argmax(axis=1)
+    day = tl.month_first[month] + rng.integers(0, 28, size=len(rows))
+    birth = lives.people.birth_day[lives.lo + rows]
+    young = age_years(birth, day) < 18
+    return MinorCandidates(lives.trait("ids")[rows[young]], day[young])
+
+
+def generate_city(config: CityConfig, out: Path) -> CitySummary:
+    """Write the city under ``out`` (``files/``, ``truth/``, ``manifest.csv``, ``volumes.json``)."""
+    if config.people < 1 or config.enterprises < 0:
+        raise ValueError("a city needs at least one person and no negative number of enterprises")
+    if not 0 <= config.defect_rate < 0.2:
+        raise ValueError("--defect-rate must lie in [0, 0.2)")
+    catalogue = load_catalogue()
+    tl = Timeline(config.as_of, config.months, config.today or dt.date.today())
+    out.mkdir(parents=True, exist_ok=True)
+    _clean(out)
+    static = np.random.default_rng(np.random.SeedSequence([config.seed, 0]))
+    people = draw_people(static, config.people, tl)
+    orgs = draw_orgs(static, config.enterprises, people, tl)
+    sink = Sink(out / "files", catalogue)
+    q_of_day, q_labels = _quarters(tl)
+    as_of_day = tl.ordinal(tl.as_of)
+    n_chunks = -(-config.people // CHUNK)
+    manifest: list[pl.DataFrame] = []
+    truth: list[pl.DataFrame] = []
+    counts: list[pl.DataFrame] = []
+    defects: Counter[str] = Counter()
+    rows_by_kind: Counter[str] = Counter()
+    for k in range(n_chunks):
+        rng = np.random.default_rng(np.random.SeedSequence([config.seed, 1, k]))
+        lo, hi = k * CHUNK, min((k + 1) * CHUNK, config.people)
+        olo, ohi = k * config.enterprises // n_chunks, (k + 1) * config.enterprises // n_chunks
+        lives = live(rng, people, lo, hi, tl)
+        olives = live_orgs(rng, orgs, people, olo, ohi, tl, coverage=k == 0)
+        defector = Defector(
+            catalogue,
+            np.random.default_rng(np.random.SeedSequence([config.seed, 2, k])),
+            config.defect_rate,
+            len(q_labels),
+        )
+        batch = Batch(catalogue, tl, k, count_until=as_of_day, quarter_of_day=q_of_day, defector=defector)
+        person_rows(batch, lives, rng)
+        org_rows(batch, olives, people.ids[orgs.rep[olo:ohi]], rng)
+        copies, next_rid = defector.copy_frames(batch.next_rid)
+        minors = defector.minor_listings(
+            sum(batch.rows_by_kind.values()),
+            _minor_candidates(lives, tl, rng),
+            serial_base=k * 10_000_000 + 9_000_000,
+            next_rid=next_rid,
+            quarter_of_day=q_of_day,
+            first_day=tl.first_day,
+        )
+        frames = batch.file_frames([*copies.items(), *minors.items()])
+        rows_by_kind.update(batch.rows_by_kind)
+        counts.append(
+            pl.DataFrame(
+                {"subject_id": batch.subject_ids, "records_to_as_of": batch.counts}, schema=_COUNT_SCHEMA
+            )
+        )
+        manifest.append(_write(sink, frames, q_labels, defects))
+        for b, as_of in zip(tl.labelled_blocks, tl.as_of_dates, strict=True):
+            sel = np.flatnonzero(lives.scored[:, b])
+            truth.append(
+                _truth(lives.trait("ids")[sel], "person", as_of, lives.p[sel, b], lives.outcome[sel, b])
+            )
+            sel = np.flatnonzero(olives.scored[:, b])
+            truth.append(
+                _truth(
+                    olives.attr("ids")[sel],
+                    olives.attr("subject_type")[sel],
+                    as_of,
+                    olives.p[sel, b],
+                    olives.outcome[sel, b],
+                )
+            )
+    sink.close()
+    truth_frame = pl.concat(truth).sort("as_of", maintain_order=True)
+    record_counts = pl.concat(counts)
+    _write_truth(out / "truth", people, orgs, tl, truth_frame, record_counts)
+    man = pl.concat(manifest).sort(["file", "line"]) if manifest else pl.DataFrame(schema=_MANIFEST_SCHEMA)
+    man.write_csv(out / "manifest.csv")
+    volumes = _volumes(config, sink, rows_by_kind, defects, tl)
+    (out / "volumes.json").write_text(
+        json.dumps(volumes, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return CitySummary(
+        out=out,
+        people=config.people,
+        organisations=config.enterprises,
+        rows=int(sum(rows_by_kind.values())),
+        files=len(sink.files),
+        defects=defects,
+        as_of_dates=tl.as_of_dates,
+        base_rates=_base_rates(truth_frame),
+        volumes=volumes,
+    )
+
+
+def _truth(
+    ids: np.ndarray, subject_type: str | np.ndarray, as_of: dt.date, p: np.ndarray, outcome: np.ndarray
+) -> pl.DataFrame:
+    n = len(ids)
+    return pl.DataFrame(
+        {
+            "subject_id": pl.Series(ids, dtype=pl.String),
+            "subject_type": pl.Series(np.broadcast_to(np.asarray(subject_type), (n,)), dtype=pl.String),
+            "as_of": pl.repeat(as_of, n, eager=True, dtype=pl.Date),
+            "p_true": pl.Series(p, dtype=pl.Float64),
+            "outcome": pl.Series(outcome.astype(np.int8), dtype=pl.Int8),
+        }
+    )
+
+
+def _write(
+    sink: Sink, frames: dict[tuple[str, int], pl.DataFrame], q_labels: list[str], defects: Counter[str]
+) -> pl.DataFrame:
+    """Write one chunk's file frames; return its manifest rows."""
+    bad: list[pl.DataFrame] = []
+    located: list[pl.DataFrame] = []
+    n_rids = max((int(f["_rid"].max() or 0) for f in frames.values()), default=0) + 1  # type: ignore[arg-type]
+    is_source = np.zeros(n_rids, dtype=bool)
+    for f in frames.values():
+        if "_src" in f.columns:
+            is_source[f["_src"].drop_nulls().to_numpy()] = True
+    for (dept, q), frame in frames.items():
+        # Rows stay in generation order (by kind, then month and subject), as exports do.
+        period = q_labels[q]
+        before = sink.write(dept, period, frame)
+        rel = sink.relative(dept, period)
+        first_line = before + 1 + sink.header_lines(dept)
+        if "_defect" in frame.columns:
+            flagged = np.flatnonzero(frame["_defect"].is_not_null().to_numpy())
+            if len(flagged):
+                picked = frame[flagged]
+                bad.append(
+                    pl.DataFrame(
+                        {
+                            "file": pl.repeat(rel, len(flagged), eager=True),
+                            "line": flagged.astype(np.int64) + first_line,
+                            "defect": picked["_defect"],
+                            "expected": picked["_expected"],
+                            "_src": picked["_src"]
+                            if "_src" in picked.columns
+                            else pl.repeat(None, len(flagged), eager=True, dtype=pl.Int64),
+                        }
+                    )
+                )
+        rids = frame["_rid"].to_numpy()
+        hit = np.flatnonzero(is_source[rids])
+        if len(hit):
+            located.append(
+                pl.DataFrame(
+                    {"_rid": rids[hit], "src_file": rel, "src_line": (hit + first_line).astype(np.int64)},
+                    schema={"_rid": pl.Int64, "src_file": pl.String, "src_line": pl.Int64},
+                )
+            )
+    if not bad:
+        return pl.DataFrame(schema=_MANIFEST_SCHEMA)
+    rows = pl.concat(bad)
+    for name, count in rows.group_by("defect").len().iter_rows():
+        defects[str(name)] += int(count)
+    where = (
+        pl.concat(located)
+        if located
+        else pl.DataFrame(schema={"_rid": pl.Int64, "src_file": pl.String, "src_line": pl.Int64})
+    )
+    return (
+        rows.join(where, left_on="_src", right_on="_rid", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("src_file").is_not_null())
+            .then(pl.format("copy of {}:{}", pl.col("src_file"), pl.col("src_line")))
+            .otherwise(pl.lit(""))
+            .alias("detail")
+        )
+        .select(*_MANIFEST_SCHEMA)
+    )
+
+
+def _write_truth(
+    root: Path, people: Any, orgs: Any, tl: Timeline, truth: pl.DataFrame, counts: pl.DataFrame
+) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    truth.write_parquet(root / "truth.parquet")
+    arrival = np.where(people.arrive > 0, tl.month_first[np.maximum(people.arrive, 0)], -1)
+    persons = pl.DataFrame(
+        {
+            "subject_id": pl.Series(people.ids, dtype=pl.String),
+            "subject_type": pl.repeat("person", people.n, eager=True),
+            "birth_date": pl.Series(people.birth_day.astype("datetime64[D]")),
+            "birth_year": pl.Series(people.birth_year, dtype=pl.Int32),
+            "gender": pl.Series(np.where(people.male, "M", "F")),
+            "district": pl.Series(people.district, dtype=pl.String),
+            "local_id": pl.Series(people.local),
+            "newcomer": pl.Series(people.newcomer),
+            "arrival_date": pl.Series(arrival.astype("datetime64[D]")).set(pl.Series(arrival < 0), None),
+            "conscientiousness": pl.Series(people.c),
+            "fragility": pl.Series(people.f),
+            "income_z": pl.Series(people.wage_z),
+            "driver": pl.Series(people.driver),
+            "volunteer": pl.Series(people.volunteer),
+        }
+    )
+    orgs_frame = pl.DataFrame(
+        {
+            "subject_id": pl.Series(orgs.ids, dtype=pl.String),
+            "subject_type": pl.Series(orgs.subject_type, dtype=pl.String),
+            "name": pl.Series(orgs.name, dtype=pl.String),
+            "sector": pl.Series(orgs.sector, dtype=pl.String),
+            "size": pl.Series(orgs.size, dtype=pl.String),
+            "registered_on": pl.Series(orgs.registered_day.astype("datetime64[D]")),
+            "district": pl.Series(orgs.district, dtype=pl.String),
+            "legal_rep_id": pl.Series(
+                people.ids[orgs.rep] if orgs.n else np.zeros(0, dtype=str), dtype=pl.String
+            ),
+            "weakness": pl.Series(orgs.q, dtype=pl.Float64),
+        }
+    )
+    for name, frame in (("persons", persons), ("organisations", orgs_frame)):
+        frame = frame.join(counts, on="subject_id", how="left", maintain_order="left").with_columns(
+            pl.col("records_to_as_of").fill_null(0).cast(pl.Int64)
+        )
+        frame = frame.with_columns((pl.col("records_to_as_of") < 12).alias("thin_file"))
+        frame.write_parquet(root / f"{name}.parquet")
+
+
+def _base_rates(truth: pl.DataFrame) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    grouped = truth.with_columns(
+        pl.when(pl.col("subject_type") == "person")
+        .then(pl.lit("person"))
+        .otherwise(pl.lit("organisation"))
+        .alias("g")
+    )
+    for (g, as_of), part in grouped.group_by(["g", "as_of"], maintain_order=True):
+        out.setdefault(str(g), {})[str(as_of)] = round(
+            float(part["outcome"].cast(pl.Float64).to_numpy().mean()), 4
+        )
+    return out
+
+
+def _volumes(
+    config: CityConfig, sink: Sink, rows_by_kind: Counter[str], defects: Counter[str], tl: Timeline
+) -> dict[str, Any]:
+    rows = int(sum(rows_by_kind.values()))
+    return {
+        "people": config.people,
+        "enterprises": config.enterprises,
+        "months": tl.n_months,
+        "window": {"after": tl.start.isoformat(), "through": tl.end.isoformat()},
+        "as_of_dates": [d.isoformat() for d in tl.as_of_dates],
+        "rows": rows,
+        "rows_per_person_month": round(rows / max(config.people, 1) / tl.n_months, 3),
+        "files": len(sink.files),
+        "files_per_format": dict(sorted(sink.file_counts().items())),
+        "rows_per_format": dict(sorted(sink.rows_by_format.items())),
+        "rows_per_kind": dict(sorted(rows_by_kind.items())),
+        "defects": dict(sorted(defects.items())),
+    }
