@@ -1,0 +1,265 @@
+"""Queries and bulk writes of ingestion, on one open connection (the batch's transaction).
+
+PostgreSQL bulk paths use ``COPY ... FROM STDIN`` on the connection's psycopg driver connection
+(same transaction); SQLite uses Core ``insert()`` with executemany. Lookups are bulk: a
+temporary table joined to ``records`` on PostgreSQL, chunked ``IN`` lists on SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from scoring.db.tables import IngestBatch, QuarantinedRow, Record, Subject, SubjectLink
+
+__all__ = [
+    "find_batch",
+    "finish_batch",
+    "get_batch",
+    "insert_batch",
+    "insert_frame",
+    "insert_quarantine",
+    "latest_versions",
+    "legal_rep_links",
+    "list_batches",
+    "lock_ingestion",
+    "quarantine_counts",
+    "quarantined_rows",
+    "subject_ids",
+    "update_organisations",
+]
+
+# pg_advisory_xact_lock key of ingestion: one batch at a time, so deduplication sees every
+# committed record. (ASCII "cred" + "ingest" folded into a bigint.)
+_LOCK_KEY = 0x6372656469_6E67
+_CHUNK = 50_000
+_SQLITE_DATE, _SQLITE_DATETIME = "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%6f"  # SQLAlchemy's SQLite storage
+_IN_CHUNK = 900
+
+batches = cast(sa.Table, IngestBatch.__table__)
+quarantined = cast(sa.Table, QuarantinedRow.__table__)
+records = cast(sa.Table, Record.__table__)
+subjects = cast(sa.Table, Subject.__table__)
+links = cast(sa.Table, SubjectLink.__table__)
+
+
+def _is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def lock_ingestion(conn: Connection) -> None:
+    """Serialise batches. PostgreSQL: a transaction-scoped advisory lock. SQLite: the caller's
+    first statement is a write, which takes the database's write lock."""
+    if _is_pg(conn):
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
+def find_batch(conn: Connection, sha256: str) -> Mapping[str, Any] | None:
+    row = conn.execute(sa.select(batches).where(batches.c.file_sha256 == sha256)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def get_batch(conn: Connection, batch_id: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def insert_batch(conn: Connection, values: Mapping[str, Any]) -> int:
+    return int(conn.execute(sa.insert(batches).values(**values).returning(batches.c.id)).scalar_one())
+
+
+def finish_batch(conn: Connection, batch_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(sa.update(batches).where(batches.c.id == batch_id).values(**values))
+
+
+def quarantine_counts(conn: Connection, batch_id: int) -> dict[str, int]:
+    q = (
+        sa.select(quarantined.c.reason_code, sa.func.count())
+        .where(quarantined.c.batch_id == batch_id)
+        .group_by(quarantined.c.reason_code)
+    )
+    return {str(code): int(n) for code, n in conn.execute(q)}
+
+
+def list_batches(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(batches).order_by(batches.c.id.desc()).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
+def quarantined_rows(conn: Connection, batch_id: int, limit: int) -> list[tuple[int, str, str, str | None]]:
+    """(line, reason, message, kind) of a batch's quarantined rows, by line."""
+    q = quarantined
+    rows = conn.execute(
+        sa.select(q.c.line_no, q.c.reason_code, q.c.message, q.c.kind)
+        .where(q.c.batch_id == batch_id)
+        .order_by(q.c.line_no, q.c.id)
+        .limit(limit)
+    )
+    return [(int(a), str(b), str(c), d) for a, b, c, d in rows]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def subject_ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    """subject_key -> subjects.id for the keys that exist."""
+    out: dict[str, int] = {}
+    if not keys:
+        return out
+    if _is_pg(conn):
+        q = sa.select(subjects.c.subject_key, subjects.c.id).where(
+            subjects.c.subject_key == sa.any_(sa.bindparam("keys", type_=sa.ARRAY(sa.String)))
+        )
+        return {k: int(i) for k, i in conn.execute(q, {"keys": list(keys)})}
+    q = sa.select(subjects.c.subject_key, subjects.c.id).where(
+        subjects.c.subject_key.in_(sa.bindparam("keys", expanding=True))
+    )
+    for chunk in _chunks(keys, _IN_CHUNK):
+        out.update({k: int(i) for k, i in conn.execute(q, {"keys": list(chunk)})})
+    return out
+
+
+_VERSION_SCHEMA = {"record_uid": pl.Utf8, "version": pl.Int64, "content_hash": pl.Utf8, "department": pl.Utf8}
+
+
+def latest_versions(conn: Connection, uids: Sequence[str]) -> pl.DataFrame:
+    """The latest stored version of each given record_uid that exists."""
+    cols = (records.c.record_uid, records.c.version, records.c.content_hash, records.c.department)
+    rows: list[tuple[Any, ...]] = []
+    if uids and _is_pg(conn):
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE _ingest_uids (uid varchar(32) NOT NULL) ON COMMIT DROP")
+            with cur.copy("COPY _ingest_uids (uid) FROM STDIN") as copy:
+                for chunk in _chunks(uids, _CHUNK):
+                    copy.write("\n".join(chunk) + "\n")
+            cur.execute("ANALYZE _ingest_uids")
+            cur.execute(
+                "SELECT r.record_uid, r.version, r.content_hash, r.department"
+                " FROM records r JOIN _ingest_uids u ON u.uid = r.record_uid"
+            )
+            rows = list(cur.fetchall())
+            cur.execute("DROP TABLE _ingest_uids")
+    elif uids:
+        q = sa.select(*cols).where(records.c.record_uid.in_(sa.bindparam("uids", expanding=True)))
+        for chunk in _chunks(uids, _IN_CHUNK):
+            rows.extend(tuple(r) for r in conn.execute(q, {"uids": list(chunk)}))
+    frame = pl.DataFrame(rows, schema=_VERSION_SCHEMA, orient="row")
+    return frame.sort("version").group_by("record_uid", maintain_order=True).last()
+
+
+def insert_frame(
+    conn: Connection,
+    table: sa.Table,
+    frame: pl.DataFrame,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Bulk insert; the frame's columns name the table's columns."""
+    if frame.is_empty():
+        return
+    done = 0
+    if _is_pg(conn):
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)"
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for chunk in frame.iter_slices(_CHUNK):
+                buf = io.BytesIO()
+                chunk.write_csv(buf, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.6f")
+                copy.write(buf.getvalue())
+                done += chunk.height
+                if progress:
+                    progress(done)
+        return
+    # SQLite: the Core insert statement, executed as the driver's executemany over plain tuples,
+    # dates already in the text form SQLAlchemy stores on SQLite (its per-value processing would
+    # cost more than the insert itself).
+    sql = str(sa.insert(table).compile(dialect=conn.dialect, column_keys=frame.columns))
+    frame = frame.with_columns(
+        [pl.col(c).dt.to_string(_SQLITE_DATE) for c, t in frame.schema.items() if t == pl.Date]
+        + [pl.col(c).dt.to_string(_SQLITE_DATETIME) for c, t in frame.schema.items() if t == pl.Datetime]
+    )
+    for chunk in frame.iter_slices(_CHUNK):
+        conn.exec_driver_sql(sql, chunk.rows())
+        done += chunk.height
+        if progress:
+            progress(done)
+
+
+def insert_quarantine(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(sa.insert(quarantined), list(rows))
+
+
+def update_organisations(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Set name, sector, size and registration date of organisations (``id`` plus the values)."""
+    if not rows:
+        return
+    stmt = (
+        sa.update(subjects)
+        .where(subjects.c.id == sa.bindparam("_id"))
+        .values(
+            name=sa.bindparam("name"),
+            sector=sa.bindparam("sector"),
+            size=sa.bindparam("size"),
+            registered_on=sa.bindparam("registered_on"),
+        )
+    )
+    conn.execute(
+        stmt,
+        [{"_id": r["id"], **{k: r[k] for k in ("name", "sector", "size", "registered_on")}} for r in rows],
+    )
+
+
+def legal_rep_links(
+    conn: Connection, rows: Sequence[tuple[int, int, dt.date]], recorded_at: dt.datetime
+) -> int:
+    """Record legal representatives: (org id, person id, valid from). A new representative closes
+    the open link of the previous one; an open link to the same person is kept. Returns links added."""
+    role = "legal_representative"
+    added = 0
+    for org_id, person_id, valid_from in rows:
+        open_links = conn.execute(
+            sa.select(links.c.id, links.c.person_subject_id, links.c.valid_from).where(
+                links.c.org_subject_id == org_id, links.c.role == role, links.c.valid_to.is_(None)
+            )
+        ).all()
+        if any(p == person_id for _, p, _ in open_links):
+            continue
+        for link_id, _, since in open_links:
+            conn.execute(
+                sa.update(links).where(links.c.id == link_id).values(valid_to=max(since, valid_from))
+            )
+        exists = conn.execute(
+            sa.select(links.c.id).where(
+                links.c.org_subject_id == org_id,
+                links.c.person_subject_id == person_id,
+                links.c.role == role,
+                links.c.valid_from == valid_from,
+            )
+        ).first()
+        if exists is not None:
+            conn.execute(sa.update(links).where(links.c.id == exists[0]).values(valid_to=None))
+        else:
+            conn.execute(
+                sa.insert(links).values(
+                    org_subject_id=org_id,
+                    person_subject_id=person_id,
+                    role=role,
+                    valid_from=valid_from,
+                    valid_to=None,
+                    recorded_at=recorded_at,
+                )
+            )
+            added += 1
+    return added

@@ -1,0 +1,471 @@
+"""Lossless ingestion of department files into the append-only records store.
+
+Errors (nothing of the file is stored when one is raised):
+
+* ``IngestError``
+  + ``UnsupportedFile``: the file's extension is not ``.csv``, ``.jsonl``/``.ndjson`` or ``.parquet``
+  + ``UnreadableFile``: the file cannot be parsed at all: binary content, text that is neither
+    UTF-8 nor GB18030 (or not the ``encoding`` given), an invalid JSON line, an unreadable
+    Parquet file, or a header without the common columns
+
+A row that fails a check is not an error: it is quarantined with a reason code.
+
+``ingest_file`` stores one file as one batch in one transaction: subjects, records, quarantined
+rows and the ``ingest_batches`` row with its counts are committed together or not at all. Every
+row ends as exactly one of ``accepted`` (version 1 of a new record), ``duplicate`` (same record
+and content as the latest stored version or an earlier row; nothing stored), ``correction``
+(same record, new content, same department: version n+1 appended) or ``quarantined``, so
+``rows_read = accepted + duplicate + correction + quarantined``. A file whose SHA-256 already has
+a committed batch is not ingested again: its stored counts come back with
+``already_ingested=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from features.catalogue import Catalogue
+from features.ids import parse_person_id
+from features.validate import LINE, RecordValidator
+from scoring.db import ingest_repository as repo
+from scoring.identity import IdentityVault
+from scoring.ingest_read import RawRows, ReadError, file_format, read_rows
+
+__all__ = [
+    "BatchResult",
+    "IngestError",
+    "Progress",
+    "UnreadableFile",
+    "UnsupportedFile",
+    "discover_files",
+    "ingest_file",
+    "ingest_path",
+]
+
+logger = logging.getLogger(__name__)
+
+# progress(phase, done, total); phases: "reading", "validating", "inserting", "done".
+Progress = Callable[[str, int, int], None]
+
+
+class IngestError(Exception):
+    """A file that cannot be ingested at all."""
+
+
+class UnsupportedFile(IngestError):
+    """The file's format is not one ingestion reads."""
+
+
+class UnreadableFile(IngestError):
+    """The file cannot be parsed."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: int
+    source_name: str
+    file_sha256: str
+    file_format: str
+    encoding: str | None
+    rows_read: int
+    accepted: int
+    duplicate: int
+    correction: int
+    quarantined: int
+    quarantine_by_reason: Mapping[str, int] = field(default_factory=dict)
+    already_ingested: bool = False
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.accepted + self.duplicate + self.correction + self.quarantined
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _blake(values: list[str]) -> list[str]:
+    b2 = hashlib.blake2b
+    return [b2(v.encode(), digest_size=16).hexdigest() for v in values]
+
+
+def _stored(row: Mapping[str, Any], counts: Mapping[str, int]) -> BatchResult:
+    return BatchResult(
+        batch_id=int(row["id"]),
+        source_name=str(row["source_name"]),
+        file_sha256=str(row["file_sha256"]),
+        file_format=str(row["file_format"]),
+        encoding=row["encoding"],
+        rows_read=int(row["rows_read"]),
+        accepted=int(row["accepted"]),
+        duplicate=int(row["duplicate"]),
+        correction=int(row["correction"]),
+        quarantined=int(row["quarantined"]),
+        quarantine_by_reason=dict(sorted(counts.items())),
+        already_ingested=True,
+    )
+
+
+def discover_files(path: str | Path) -> list[tuple[Path, str]]:
+    """The files ingestion reads under ``path`` with their names relative to it, sorted."""
+    p = Path(path)
+    if p.is_file():
+        return [(p, p.name)]
+    found = [(f, f.relative_to(p).as_posix()) for f in p.rglob("*") if f.is_file() and file_format(f.name)]
+    return sorted(found, key=lambda t: t[1])
+
+
+def ingest_path(
+    engine: Engine,
+    path: str | Path,
+    *,
+    catalogue: Catalogue,
+    vault: IdentityVault,
+    now: dt.datetime | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> list[BatchResult]:
+    """Ingest a file, or every .csv/.jsonl/.parquet file below a folder in order of relative path.
+
+    Each file is its own batch; an ``IngestError`` stops at that file (earlier ones stay stored).
+    """
+    return [
+        ingest_file(
+            engine,
+            f,
+            catalogue=catalogue,
+            vault=vault,
+            now=now,
+            encoding=encoding,
+            progress=progress,
+            source_name=name,
+        )
+        for f, name in discover_files(path)
+    ]
+
+
+def ingest_file(
+    engine: Engine,
+    path: str | Path,
+    *,
+    catalogue: Catalogue,
+    vault: IdentityVault,
+    now: dt.datetime | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+    source_name: str | None = None,
+) -> BatchResult:
+    """Ingest one file as one batch (one transaction). ``now`` (naive UTC) is the ingestion time."""
+    path = Path(path)
+    report: Progress = progress or (lambda _phase, _done, _total: None)
+    name = (source_name or path.name)[:300]
+    fmt = file_format(path.name)
+    if fmt is None:
+        raise UnsupportedFile(f"{name}: not a .csv, .jsonl or .parquet file")
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    with engine.connect() as conn:
+        if (row := repo.find_batch(conn, sha)) is not None:
+            return _stored(row, repo.quarantine_counts(conn, int(row["id"])))
+
+    started = _utcnow()
+    now = now or started
+    report("reading", 0, 0)
+    try:
+        raw = read_rows(data, fmt, encoding=encoding)
+    except ReadError as exc:
+        raise UnreadableFile(f"{name}: {exc}") from None
+    del data
+    report("validating", 0, raw.rows_read)
+    validator = RecordValidator(catalogue, now=now, person_key=vault.lookup_key)
+    result = validator.validate(raw.frame)
+    rec = _with_keys(result.records, vault)
+
+    with engine.begin() as conn:
+        repo.lock_ingestion(conn)
+        if (row := repo.find_batch(conn, sha)) is not None:
+            return _stored(row, repo.quarantine_counts(conn, int(row["id"])))
+        depts = raw.frame["department"].drop_nulls().unique().to_list() if raw.frame.height else []
+        batch_id = repo.insert_batch(
+            conn,
+            {
+                "source_name": name,
+                "file_sha256": sha,
+                "file_format": raw.file_format,
+                "encoding": raw.encoding,
+                "channel": "file",
+                "department": str(depts[0]).strip()[:48] if len(depts) == 1 else None,
+                "rows_read": raw.rows_read,
+                "accepted": 0,
+                "duplicate": 0,
+                "correction": 0,
+                "quarantined": 0,
+                "started_at": started,
+                "finished_at": started,
+            },
+        )
+        total = rec.height
+        report("inserting", 0, total)
+        existing = repo.subject_ids(conn, rec["subject_key"].unique().to_list())
+        known_uids = rec.filter(pl.col("subject_key").is_in(list(existing)))["record_uid"].unique()
+        stored = repo.latest_versions(conn, known_uids.to_list())
+        rec, conflicts = _classify(rec, stored)
+        kept = rec.filter(pl.col("_outcome").is_in(["accepted", "correction"]))
+        ids = _create_subjects(conn, kept, existing, vault, now)
+        pks = pl.DataFrame({"subject_key": list(ids), "subject_pk": list(ids.values())})
+        # In record_uid order: both indexes on record_uid then fill page by page.
+        records = kept.join(pks, on="subject_key", how="left").sort("record_uid", "_version")
+        repo.insert_frame(
+            conn,
+            repo.records,
+            records.select(
+                pl.col("record_uid"),
+                pl.col("_version").alias("version"),
+                pl.col("subject_pk").alias("subject_id"),
+                "kind",
+                "department",
+                "event_date",
+                "publicity_end",
+                "severity",
+                pl.lit(now).alias("recorded_at"),
+                pl.lit(batch_id).alias("batch_id"),
+                "content_hash",
+                "amount",
+                "quantity",
+                "outcome",
+                "payload",
+            ),
+            progress=lambda done: report("inserting", done, total),
+        )
+        _register_organisations(conn, kept, ids, now)
+        quarantine = _quarantine_rows(raw, result.quarantine, conflicts, result.forbidden_columns, vault)
+        for q in quarantine:
+            q["batch_id"] = batch_id
+        repo.insert_quarantine(conn, quarantine)
+        outcomes = rec["_outcome"].value_counts()
+        counts = dict(zip(outcomes["_outcome"].to_list(), outcomes["count"].to_list(), strict=True))
+        by_reason: dict[str, int] = {}
+        for q in quarantine:
+            by_reason[q["reason_code"]] = by_reason.get(q["reason_code"], 0) + 1
+        summary = {
+            "accepted": counts.get("accepted", 0),
+            "duplicate": counts.get("duplicate", 0),
+            "correction": counts.get("correction", 0),
+            "quarantined": len(quarantine),
+        }
+        if sum(summary.values()) != raw.rows_read:  # pragma: no cover - a bug, never a data problem
+            raise AssertionError(f"{name}: counts do not reconcile: {summary} vs {raw.rows_read} read")
+        repo.finish_batch(conn, batch_id, {**summary, "finished_at": _utcnow()})
+    report("done", total, total)
+    logger.info("batch %s (%s): %s", batch_id, name, summary)
+    return BatchResult(
+        batch_id=batch_id,
+        source_name=name,
+        file_sha256=sha,
+        file_format=raw.file_format,
+        encoding=raw.encoding,
+        rows_read=raw.rows_read,
+        quarantine_by_reason=dict(sorted(by_reason.items())),
+        **summary,
+    )
+
+
+def _with_keys(rec: pl.DataFrame, vault: IdentityVault) -> pl.DataFrame:
+    """Add subject_key (HMAC of a person's number, an organisation's code), record_uid, content_hash."""
+    persons = rec.filter(pl.col("subject_type") == "person")["subject_id"].unique().to_list()
+    keys = pl.DataFrame(
+        {"subject_id": persons, "_pkey": [vault.lookup_key(n) for n in persons]},
+        schema={"subject_id": pl.Utf8, "_pkey": pl.Utf8},
+    )
+    rec = rec.join(keys, on="subject_id", how="left").with_columns(
+        pl.when(pl.col("subject_type") == "person")
+        .then(pl.col("_pkey"))
+        .otherwise(pl.col("subject_id"))
+        .alias("subject_key")
+    )
+    uid_text = rec.select(pl.concat_str(["kind", "subject_key", "natural_key"], separator="|")).to_series()
+    return rec.drop("_pkey").with_columns(
+        pl.Series("record_uid", _blake(uid_text.to_list()), dtype=pl.Utf8),
+        pl.Series("content_hash", _blake(rec["content"].to_list()), dtype=pl.Utf8),
+    )
+
+
+def _classify(rec: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Set ``_outcome`` and ``_version`` of every valid row; conflicts leave as quarantine rows."""
+    rec = rec.with_columns(pl.len().over("record_uid").alias("_n"))
+    in_store = pl.col("record_uid").is_in(stored["record_uid"].to_list())
+    simple = rec.filter((pl.col("_n") == 1) & ~in_store).with_columns(
+        pl.lit("accepted").alias("_outcome"), pl.lit(1, pl.Int64).alias("_version")
+    )
+    rest = rec.filter(~((pl.col("_n") == 1) & ~in_store))
+    conflicts: list[dict[str, Any]] = []
+    if rest.height:
+        state: dict[str, tuple[int, str, str]] = {
+            u: (int(v), h, d)
+            for u, v, h, d in stored.select("record_uid", "version", "content_hash", "department").iter_rows()
+        }
+        outcomes: list[str] = []
+        versions: list[int | None] = []
+        for line, uid, chash, dept in rest.select(
+            LINE, "record_uid", "content_hash", "department"
+        ).iter_rows():
+            prev = state.get(uid)
+            if prev is None:
+                state[uid] = (1, chash, dept)
+                outcomes.append("accepted")
+                versions.append(1)
+            elif prev[1] == chash:
+                outcomes.append("duplicate")
+                versions.append(None)
+            elif prev[2] == dept:
+                state[uid] = (prev[0] + 1, chash, dept)
+                outcomes.append("correction")
+                versions.append(prev[0] + 1)
+            else:
+                outcomes.append("conflict")
+                versions.append(None)
+                conflicts.append(
+                    {
+                        LINE: line,
+                        "reason_code": "conflict",
+                        "message": (
+                            f"same record as version {prev[0]} from department {prev[2]}"
+                            f" with different content, sent by department {dept}"
+                        ),
+                    }
+                )
+        rest = rest.with_columns(
+            pl.Series("_outcome", outcomes, dtype=pl.Utf8), pl.Series("_version", versions, dtype=pl.Int64)
+        )
+        simple = pl.concat([simple, rest]).sort(LINE)
+    return simple, conflicts
+
+
+def _create_subjects(
+    conn: sa.Connection,
+    kept: pl.DataFrame,
+    existing: dict[str, int],
+    vault: IdentityVault,
+    now: dt.datetime,
+) -> dict[str, int]:
+    """Create the subjects of stored rows (and the persons their person_id fields name)."""
+    firsts = kept.unique("subject_key", keep="first", maintain_order=True).filter(
+        ~pl.col("subject_key").is_in(list(existing))
+    )
+    rows: list[dict[str, Any]] = []
+    for r in firsts.iter_rows(named=True):
+        person = r["subject_type"] == "person"
+        birth = r["birth_date"]
+        rows.append(
+            {
+                "subject_type": r["subject_type"],
+                "subject_key": r["subject_key"],
+                "id_cipher": vault.encrypt(r["subject_id"]) if person else None,
+                "key_version": vault.key_version if person else None,
+                "birth_year": birth.year if person and birth else None,
+                "gender": r["gender"] if person else None,
+                "district_code": r["district_code"],
+                "created_at": now,
+            }
+        )
+    new_keys = {r["subject_key"] for r in rows}
+    for number in sorted({n for refs in kept["person_refs"].to_list() for n in refs}):
+        key = vault.lookup_key(number)
+        if key in existing or key in new_keys:
+            continue
+        p = parse_person_id(number, today=now.date())
+        new_keys.add(key)
+        rows.append(
+            {
+                "subject_type": "person",
+                "subject_key": key,
+                "id_cipher": vault.encrypt(number),
+                "key_version": vault.key_version,
+                "birth_year": p.birth_year,
+                "gender": p.gender,
+                "district_code": p.district_code,
+                "created_at": now,
+            }
+        )
+    if not rows:
+        return dict(existing)
+    repo.insert_frame(conn, repo.subjects, pl.DataFrame(rows, infer_schema_length=None))
+    return {**existing, **repo.subject_ids(conn, sorted(new_keys))}
+
+
+def _register_organisations(
+    conn: sa.Connection, kept: pl.DataFrame, ids: dict[str, int], now: dt.datetime
+) -> None:
+    """org_registration rows set the organisation's public details and its legal representative."""
+    regs = kept.filter(pl.col("kind") == "org_registration").sort("event_date", LINE)
+    if regs.is_empty():
+        return
+    latest: dict[int, dict[str, Any]] = {}
+    reps: list[tuple[int, int, dt.date]] = []
+    for key, event_date, payload in regs.select("subject_key", "event_date", "payload").iter_rows():
+        org_id = ids[key]
+        p = json.loads(payload)
+        latest[org_id] = {
+            "id": org_id,
+            "name": p.get("name"),
+            "sector": p.get("sector"),
+            "size": p.get("size"),
+            "registered_on": dt.date.fromisoformat(p["registered_on"]) if p.get("registered_on") else None,
+        }
+        if p.get("legal_rep_id"):
+            reps.append((org_id, ids[p["legal_rep_id"]], event_date))
+    repo.update_organisations(conn, list(latest.values()))
+    repo.legal_rep_links(conn, reps, now)
+
+
+def _quarantine_rows(
+    raw: RawRows,
+    invalid: pl.DataFrame,
+    conflicts: list[dict[str, Any]],
+    forbidden: tuple[str, ...],
+    vault: IdentityVault,
+) -> list[dict[str, Any]]:
+    """Quarantined rows with the raw row encrypted, forbidden columns removed first."""
+    drop = {*forbidden, LINE}
+    reasons = invalid.select(LINE, "reason_code", "message").to_dicts() + conflicts
+    by_line = {r[LINE]: r for r in reasons}
+    out: list[dict[str, Any]] = []
+    if by_line:
+        wanted = raw.frame.filter(pl.col(LINE).is_in(list(by_line)))
+        for row in wanted.iter_rows(named=True):
+            out.append(_quarantined(row, by_line[row[LINE]], drop, vault))
+    for line, count, values in raw.ragged:
+        width = len(values) - 1
+        reason = {
+            LINE: line,
+            "reason_code": "unknown_column",
+            "message": f"line has {count} values but the header has {width} columns",
+        }
+        out.append(_quarantined({**values, LINE: line}, reason, drop, vault))
+    return sorted(out, key=lambda r: r["line_no"])
+
+
+def _quarantined(
+    row: Mapping[str, Any], reason: Mapping[str, Any], drop: set[str], vault: IdentityVault
+) -> dict[str, Any]:
+    clean = {k: v for k, v in row.items() if k not in drop and v is not None and k.strip() not in drop}
+    kind, dept = row.get("kind"), row.get("department")
+    return {
+        "line_no": int(row[LINE]),
+        "reason_code": reason["reason_code"],
+        "message": reason["message"],
+        "kind": str(kind).strip()[:48] if kind else None,
+        "department": str(dept).strip()[:48] if dept else None,
+        "raw_cipher": vault.encrypt(json.dumps(clean, ensure_ascii=False)),
+    }
