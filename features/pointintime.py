@@ -1,0 +1,233 @@
+"""Point-in-time selection of usable records: two timelines, one function for a batch or one subject.
+
+Valid time is ``event_date`` / ``publicity_end`` / ``effective_date`` (when things are true in
+the world); transaction time is ``recorded_at`` (when the store learnt them). A feature as of
+the date D, as known at ``known_at``, only sees what the store held at ``known_at``:
+
+1. record versions with ``recorded_at <= known_at``; per ``record_uid`` the highest version;
+2. of those, records with ``event_date <= D < publicity_end``;
+3. events with ``recorded_at <= known_at`` and ``effective_date <= D`` decide the status:
+   ``withdrawn``, ``repaired`` or ``expired`` drop the record; a ``disputed`` event not followed
+   (by effective date, then recording time) by ``dispute_upheld`` or ``dispute_rejected`` leaves
+   the record under dispute, and a disputed record is not used against its subject: it is
+   dropped unless its kind's polarity is positive. A rejection makes it usable again; an upheld
+   objection ends the dispute (the department then corrects the record with a new version or
+   withdraws it).
+
+The default ``known_at`` is the end of D: what was known on D. Everything is polars over whole
+columns; the single-subject path is the same code on one subject's rows.
+
+* ``PointInTimeError`` (a ``ValueError``): a frame lacks a column, or holds an unknown event type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+
+from features.catalogue import Catalogue, add_months, load_catalogue
+
+__all__ = [
+    "DISPUTE_CLOSE",
+    "DISPUTE_OPEN",
+    "DROP_EVENTS",
+    "EVENT_COLUMNS",
+    "EVENT_TYPES",
+    "RECORD_COLUMNS",
+    "PointInTimeError",
+    "add_months",
+    "check_event_types",
+    "end_of_day",
+    "latest_versions",
+    "resolve_known_at",
+    "usable_lazy",
+    "usable_records",
+]
+
+FrameLike = pl.DataFrame | pl.LazyFrame
+
+# The columns of the records store that the selection reads (others pass through untouched).
+RECORD_COLUMNS: dict[str, pl.DataType] = {
+    "record_uid": pl.String(),
+    "version": pl.Int64(),
+    "subject_id": pl.Int64(),
+    "kind": pl.String(),
+    "department": pl.String(),
+    "event_date": pl.Date(),
+    "publicity_end": pl.Date(),
+    "severity": pl.String(),
+    "recorded_at": pl.Datetime("us"),
+    "amount": pl.Float64(),
+    "quantity": pl.Float64(),
+    "outcome": pl.String(),
+    "payload": pl.String(),
+}
+EVENT_COLUMNS: dict[str, pl.DataType] = {
+    "record_uid": pl.String(),
+    "subject_id": pl.Int64(),
+    "event_type": pl.String(),
+    "effective_date": pl.Date(),
+    "recorded_at": pl.Datetime("us"),
+}
+DROP_EVENTS = ("withdrawn", "repaired", "expired")
+DISPUTE_OPEN = "disputed"
+DISPUTE_CLOSE = ("dispute_upheld", "dispute_rejected")
+EVENT_TYPES = (*DROP_EVENTS, DISPUTE_OPEN, *DISPUTE_CLOSE)
+_NEEDED_RECORD = ("record_uid", "version", "subject_id", "kind", "event_date", "publicity_end", "recorded_at")
+_NEEDED_EVENT = ("record_uid", "event_type", "effective_date", "recorded_at")
+
+
+class PointInTimeError(ValueError):
+    """Input frames that the point-in-time selection cannot read."""
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last microsecond of ``day``: what was known on that day."""
+    return dt.datetime.combine(day, dt.time.max)
+
+
+def resolve_known_at(as_of: dt.date, known_at: dt.datetime | None) -> dt.datetime:
+    if isinstance(as_of, dt.datetime) or not isinstance(as_of, dt.date):
+        raise PointInTimeError(f"as_of must be a date, got {type(as_of).__name__}")
+    if known_at is None:
+        return end_of_day(as_of)
+    if not isinstance(known_at, dt.datetime):
+        raise PointInTimeError(f"known_at must be a datetime, got {type(known_at).__name__}")
+    if known_at.tzinfo is not None:
+        raise PointInTimeError("known_at must be naive UTC, like the store's timestamps")
+    return known_at
+
+
+def _lazy(frame: FrameLike) -> pl.LazyFrame:
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+def _require(frame: pl.LazyFrame, needed: Iterable[str], what: str) -> None:
+    names = frame.collect_schema().names()
+    missing = [c for c in needed if c not in names]
+    if missing:
+        raise PointInTimeError(f"{what} frame lacks columns {missing}")
+
+
+def _event_status(events: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime) -> pl.LazyFrame:
+    """Per record_uid: ``dropped`` (withdrawn, repaired or expired) and ``disputed`` (open dispute)."""
+    visible = events.filter((pl.col("recorded_at") <= known_at) & (pl.col("effective_date") <= as_of)).select(
+        "record_uid", "event_type", "effective_date", "recorded_at"
+    )
+    dropped = (
+        visible.filter(pl.col("event_type").is_in(DROP_EVENTS))
+        .select("record_uid")
+        .unique()
+        .with_columns(dropped=pl.lit(True))
+    )
+    # Order of dispute events: effective date, then recording time; on a full tie the decision
+    # follows the objection. The record is under dispute when the last one is an objection.
+    disputed = (
+        visible.filter(pl.col("event_type").is_in([DISPUTE_OPEN, *DISPUTE_CLOSE]))
+        .with_columns(_order=pl.when(pl.col("event_type") == DISPUTE_OPEN).then(0).otherwise(1))
+        .group_by("record_uid")
+        .agg(_last=pl.col("event_type").sort_by(["effective_date", "recorded_at", "_order"]).last())
+        .filter(pl.col("_last") == DISPUTE_OPEN)
+        .select("record_uid", disputed=pl.lit(True))
+    )
+    return dropped.join(disputed, on="record_uid", how="full", coalesce=True)
+
+
+def check_event_types(events: pl.DataFrame) -> None:
+    """Raise on event types that the selection does not know (a typo must not keep a record in use)."""
+    unknown = sorted(set(events.get_column("event_type").unique().drop_nulls().to_list()) - set(EVENT_TYPES))
+    if unknown:
+        raise PointInTimeError(f"unknown record event types {unknown}; known: {list(EVENT_TYPES)}")
+
+
+def latest_versions(records: pl.LazyFrame, known_at: dt.datetime) -> pl.LazyFrame:
+    """Per ``record_uid`` the highest version recorded by ``known_at``."""
+    visible = records.filter(pl.col("recorded_at") <= known_at)
+    corrected = (
+        visible.filter(pl.col("version") > 1).group_by("record_uid").agg(_max_version=pl.col("version").max())
+    )
+    return (
+        visible.join(corrected, on="record_uid", how="left")
+        .filter(pl.col("_max_version").is_null() | (pl.col("version") == pl.col("_max_version")))
+        .drop("_max_version")
+    )
+
+
+def usable_lazy(
+    records: FrameLike,
+    events: FrameLike | None,
+    *,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+    catalogue: Catalogue | None = None,
+) -> pl.LazyFrame:
+    """The lazy form of ``usable_records``, for pipelines that build on it in one query.
+
+    With in-memory frames, the joins that cannot change anything are left out of the plan: the
+    version join when no row has a version above 1, the status join when no event is visible.
+    """
+    known = resolve_known_at(as_of, known_at)
+    cat = catalogue if catalogue is not None else load_catalogue()
+    recs = _lazy(records)
+    _require(recs, _NEEDED_RECORD, "records")
+    visible = recs.filter(pl.col("recorded_at") <= known)
+    in_force = visible.filter((pl.col("event_date") <= as_of) & (pl.col("publicity_end") > as_of))
+
+    parts: list[pl.LazyFrame] = []
+    if not (isinstance(records, pl.DataFrame) and (records.height == 0 or records["version"].max() == 1)):
+        # Latest known version per record: only records with corrections need looking at.
+        parts.append(
+            visible.filter(pl.col("version") > 1)
+            .group_by("record_uid")
+            .agg(_max_version=pl.col("version").max())
+        )
+    if events is not None:
+        ev = _lazy(events)
+        _require(ev, _NEEDED_EVENT, "events")
+        flags = _event_status(ev, as_of, known).rename({"dropped": "_dropped", "disputed": "_disputed"})
+        if isinstance(events, pl.DataFrame):
+            flags_df = flags.collect() if events.height else None
+            flags = flags_df.lazy() if flags_df is not None and flags_df.height else None  # type: ignore[assignment]
+        if flags is not None:
+            parts.append(flags)
+    if not parts:
+        return in_force
+    status = (
+        parts[0] if len(parts) == 1 else parts[0].join(parts[1], on="record_uid", how="full", coalesce=True)
+    )
+    names = status.collect_schema().names()
+    keep = pl.lit(True)
+    if "_max_version" in names:
+        keep &= pl.col("_max_version").is_null() | (pl.col("version") == pl.col("_max_version"))
+    if "_dropped" in names:
+        positive = [k for k, spec in cat.kinds.items() if spec.polarity == "positive"]
+        keep &= ~pl.col("_dropped").fill_null(False) & (
+            ~pl.col("_disputed").fill_null(False) | pl.col("kind").cast(pl.String).is_in(positive)
+        )
+    return (
+        in_force.join(status, on="record_uid", how="left")
+        .filter(keep)
+        .drop([n for n in names if n != "record_uid"])
+    )
+
+
+def usable_records(
+    records: FrameLike,
+    events: FrameLike | None,
+    *,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+    catalogue: Catalogue | None = None,
+) -> pl.DataFrame:
+    """Records usable on ``as_of`` as known at ``known_at`` (default: the end of ``as_of``).
+
+    ``records`` has the records store's columns (at least ``record_uid, version, subject_id,
+    kind, event_date, publicity_end, recorded_at``; others pass through); ``events`` the record
+    events' (``record_uid, event_type, effective_date, recorded_at``) or ``None``. Works on any
+    number of subjects at once; the result keeps the input's columns.
+    """
+    if events is not None:
+        check_event_types(_lazy(events).select("event_type").collect())
+    return usable_lazy(records, events, as_of=as_of, known_at=known_at, catalogue=catalogue).collect()
