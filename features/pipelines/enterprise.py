@@ -1,0 +1,198 @@
+"""Enterprise (all organisation types) features as of a date: one row per organisation.
+
+One implementation for a batch and for one subject. ``records`` must also hold the rows of the
+organisations' legal representatives (persons): their standing is computed from their own usable
+records with the person aggregates, through ``links`` (the store's subject links) as of D.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features.catalogue import Catalogue
+from features.pipelines._common import ORG_TYPES, Context, as_lazy, make_context, subjects_of, usable_base
+from features.pipelines.person import person_aggregates
+from features.pointintime import FrameLike, PointInTimeError
+from features.registry import Registry
+
+__all__ = ["enterprise_features", "legal_representatives"]
+
+SUBJECT = "enterprise"
+LINK_COLUMNS = ("org_subject_id", "person_subject_id", "role", "valid_from", "valid_to", "recorded_at")
+
+
+def _is(*codes: str) -> pl.Expr:
+    return pl.col("kind").is_in(list(codes)) if len(codes) > 1 else pl.col("kind") == codes[0]
+
+
+def _json_date(field: str) -> pl.Expr:
+    return pl.col("payload").str.json_path_match(f"$.{field}").str.to_date("%Y-%m-%d", strict=False)
+
+
+def legal_representatives(links: FrameLike | None, ctx: Context) -> pl.LazyFrame:
+    """``org_subject_id -> rep_subject_id`` as of D, as known at ``known_at``.
+
+    A link counts when its role is the registry's legal-representative role, ``valid_from <= D``,
+    ``valid_to`` is empty or after D, and it was recorded by ``known_at``. With several, the one
+    valid from the latest date (then recorded last) wins.
+    """
+    empty = pl.LazyFrame(schema={"org_subject_id": pl.Int64, "rep_subject_id": pl.Int64})
+    if links is None:
+        return empty
+    lk = as_lazy(links)
+    missing = [c for c in LINK_COLUMNS if c not in lk.collect_schema().names()]
+    if missing:
+        raise PointInTimeError(f"links frame lacks columns {missing}")
+    role = ctx.registry.parameters["legal_representative_role"]
+    return (
+        lk.filter(
+            (pl.col("role") == role)
+            & (pl.col("valid_from") <= ctx.as_of)
+            & (pl.col("valid_to").is_null() | (pl.col("valid_to") > ctx.as_of))
+            & (pl.col("recorded_at") <= ctx.known_at)
+        )
+        .group_by("org_subject_id")
+        .agg(rep_subject_id=pl.col("person_subject_id").sort_by(["valid_from", "recorded_at"]).last())
+        .select(pl.col("org_subject_id").cast(pl.Int64), pl.col("rep_subject_id").cast(pl.Int64))
+    )
+
+
+def _org_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
+    in12, in36 = ctx.within(12), ctx.within(36)
+    outcome, qty, amount = pl.col("outcome"), pl.col("quantity").fill_null(0), pl.col("amount").fill_null(0)
+    everything = _is(*ctx.kinds(SUBJECT, "record_count"))
+    penalty = _is(*ctx.kinds(SUBJECT, "penalty_minor_decayed"))
+    tax = _is("tax_payment") & in12
+    utility = _is("utility_bill") & in12
+    inspection = _is("inspection_result") & in36
+
+    def count(cond: pl.Expr) -> pl.Expr:
+        return cond.sum().cast(pl.Int64)
+
+    def total(cond: pl.Expr, value: pl.Expr) -> pl.Expr:
+        return pl.when(cond).then(value).otherwise(0.0).sum()
+
+    def flag(code: str) -> pl.Expr:
+        return count(_is(code)).clip(upper_bound=1)
+
+    return base.group_by("subject_id").agg(
+        tax_arrears_amount=total(_is(*ctx.kinds(SUBJECT, "tax_arrears_amount")), amount),
+        _tax_n=count(tax),
+        _tax_late=count(tax & outcome.is_in(["late", "arrears"])),
+        employer_si_arrears_amount=total(_is(*ctx.kinds(SUBJECT, "employer_si_arrears_amount")), amount),
+        penalty_minor_decayed=total(penalty & (pl.col("severity") == "minor"), pl.col("_w")),
+        penalty_general_decayed=total(penalty & (pl.col("severity") == "general"), pl.col("_w")),
+        penalty_serious_decayed=total(penalty & (pl.col("severity") == "serious"), pl.col("_w")),
+        abnormal_operation_active=flag("abnormal_operation"),
+        serious_dishonesty_active=flag("serious_dishonesty_list"),
+        judgment_defaulter_active=flag("judgment_defaulter"),
+        enforcement_cases_12m=count(_is("enforcement_case") & in12),
+        environmental_violations_36m=count(_is("environmental_violation") & in36),
+        safety_incidents_36m=count(_is("safety_incident") & in36),
+        inspections_36m=count(inspection),
+        inspection_failures_36m=count(inspection & outcome.is_in(["non_compliant", "not_found"])),
+        commitments_kept=count(_is("credit_commitment") & (outcome == "fulfilled")),
+        commitments_broken=count(_is("credit_commitment") & (outcome == "broken")),
+        _utility_n=count(utility),
+        _utility_late=count(utility & outcome.is_in(["late", "arrears"])),
+        loan_overdue_12m=count(_is("loan_repayment") & in12 & (qty >= 1)),
+        awards=count(_is("award")),
+        red_list_active=flag("red_list"),
+        record_tenure_months=pl.when(everything).then(pl.col("_k")).otherwise(None).max(),
+        record_count=count(everything),
+    )
+
+
+def _latest(base: pl.LazyFrame, kind: str, value: pl.Expr, name: str) -> pl.LazyFrame:
+    """Per subject, ``value`` of its latest usable record of ``kind`` (event date, then recording time)."""
+    return (
+        base.filter(pl.col("kind") == kind)
+        .group_by("subject_id")
+        .agg(value.sort_by(["event_date", "recorded_at"]).last().alias(name))
+    )
+
+
+def enterprise_features(
+    records: FrameLike,
+    events: FrameLike | None,
+    subjects: FrameLike,
+    links: FrameLike | None = None,
+    *,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+    catalogue: Catalogue | None = None,
+    registry: Registry | None = None,
+) -> pl.DataFrame:
+    """Features of every organisation in ``subjects`` on ``as_of`` as known at ``known_at``.
+
+    ``subjects``: ``subject_id, subject_type`` and optionally ``registered_on`` (used when no
+    usable registration record gives the date). ``links``: the store's subject links.
+    """
+    ctx = make_context(as_of, known_at, catalogue, registry)
+    base = usable_base(records, events, ctx)
+    orgs = subjects_of(subjects, ORG_TYPES)
+    points = ctx.registry.parameters["tax_level_points"]
+
+    level_points = pl.col("outcome").replace_strict(points, default=None, return_dtype=pl.Int64)
+    level = _latest(base, "tax_credit_level", level_points, "_lvl")
+    registered = _latest(base, "org_registration", _json_date("registered_on"), "_reg_record")
+    licences = (
+        base.filter(_is("administrative_licence"))
+        .filter(_json_date("valid_to").is_null() | (_json_date("valid_to") > ctx.as_of))
+        .group_by("subject_id")
+        .agg(licences_active=pl.len().cast(pl.Int64))
+    )
+    reps = legal_representatives(links, ctx)
+    rep_ids = reps.select(subject_id="rep_subject_id").unique()
+    rep_stats = person_aggregates(base.join(rep_ids, on="subject_id"), ctx)
+    rep_cols = rep_stats.select(
+        rep_subject_id="subject_id",
+        legal_rep_negative_decayed=pl.col("negative_minor_decayed")
+        + pl.col("negative_general_decayed")
+        + pl.col("negative_serious_decayed"),
+        legal_rep_defaulter_active=pl.max_horizontal(
+            "judgment_defaulter_active", "consumption_restriction_active"
+        ),
+        legal_rep_utility_late_12m="utility_late_12m",
+        legal_rep_loan_overdue_12m="loan_overdue_12m",
+    )
+
+    s = as_lazy(subjects)
+    fallback = (
+        s.select(pl.col("subject_id").cast(pl.Int64), _reg_subject=pl.col("registered_on").cast(pl.Date))
+        if "registered_on" in s.collect_schema().names()
+        else orgs.with_columns(_reg_subject=pl.lit(None, pl.Date))
+    )
+    frame = (
+        orgs.join(_org_aggregates(base, ctx), on="subject_id", how="left")
+        .join(level, on="subject_id", how="left")
+        .join(registered, on="subject_id", how="left")
+        .join(licences, on="subject_id", how="left")
+        .join(fallback.unique("subject_id"), on="subject_id", how="left")
+        .join(reps.rename({"org_subject_id": "subject_id"}), on="subject_id", how="left")
+        .join(rep_cols, on="rep_subject_id", how="left")
+    )
+    reg_date = pl.coalesce(
+        "_reg_record", pl.when(pl.col("_reg_subject") <= ctx.as_of).then(pl.col("_reg_subject"))
+    )
+    keep_null = ("_lvl", "_reg_record", "_reg_subject", "rep_subject_id", "record_tenure_months")
+    zero_fill = [c for c in frame.collect_schema().names() if c not in ("subject_id", *keep_null)]
+    derived = {
+        "tax_credit_level": pl.col("_lvl"),
+        "has_tax_credit_level": pl.col("_lvl").is_not_null().cast(pl.Int64),
+        "tax_late_share_12m": _share("_tax_late", "_tax_n"),
+        "utility_late_share_12m": _share("_utility_late", "_utility_n"),
+        "years_in_operation": ((pl.lit(ctx.as_of) - reg_date).dt.total_days() / 365.25).clip(lower_bound=0.0),
+        "record_tenure_months": pl.col("record_tenure_months").fill_null(0),
+        "has_legal_rep": pl.col("rep_subject_id").is_not_null().cast(pl.Int64),
+    }
+    columns = [derived[c].alias(c) if c in derived else pl.col(c) for c in ctx.registry.names(SUBJECT)]
+    out = frame.with_columns(pl.col(zero_fill).fill_null(0)).select("subject_id", *columns)
+    return ctx.registry.conform(out.sort("subject_id").collect(), SUBJECT)
+
+
+def _share(part: str, whole: str) -> pl.Expr:
+    """part / whole, null when whole is 0."""
+    return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole))
