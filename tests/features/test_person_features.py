@@ -1,0 +1,172 @@
+"""Person features: hand-worked examples of every family, exact values (as of D = 2026-06-15)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from feature_frames import event, events, monthly, rec, records, subjects
+
+from features.pipelines import person_features
+from features.registry import load_registry
+
+D = dt.date(2026, 6, 15)
+HALF_LIFE = 365.25
+REGISTRY = load_registry()
+
+
+def w(day: dt.date) -> float:
+    return 0.5 ** ((D - day).days / HALF_LIFE)
+
+
+def person(rows: list[dict], evs: list[dict] | None = None, **kw: Any) -> dict[str, Any]:
+    out = person_features(records(rows), events(evs or []), subjects([(1, "person")]), as_of=D, **kw)
+    assert out.height == 1
+    return out.row(0, named=True)
+
+
+def pension(day: dt.date, status: str = "paid", insurance: str = "pension") -> dict:
+    return rec(
+        1,
+        "social_insurance_contribution",
+        day,
+        outcome=status,
+        amount=800.0,
+        payload={"period": day.strftime("%Y-%m"), "insurance": insurance, "amount": 800.0, "status": status},
+    )
+
+
+def test_empty_file_gets_explicit_values() -> None:
+    f = person([])
+    assert f == {
+        "subject_id": 1,
+        **{name: 0 for name in REGISTRY.names("person")},
+        "pension_longest_gap_36m": 36,
+        "tax_on_time_share_12m": None,
+        "months_since_negative": 120,
+    }
+
+
+def test_pension_and_medical_months() -> None:
+    missing = {dt.date(2025, 3, 10), dt.date(2025, 4, 10), dt.date(2025, 5, 10)}
+    rows = [pension(d) for d in monthly(10, dt.date(2024, 1, 1), D) if d not in missing]
+    rows += [
+        pension(dt.date(2026, 2, 20)),  # a second payment in the slot of 10 March: counts once
+        pension(dt.date(2025, 4, 10), insurance="unemployment"),  # not pension
+        pension(dt.date(2025, 5, 10), status="arrears"),  # not paid
+        pension(dt.date(2026, 6, 16)),  # after D
+    ]
+    medical = [d for d in monthly(10, dt.date(2025, 7, 1), D) if d != dt.date(2026, 1, 10)]
+    rows += [rec(1, "medical_insurance_contribution", d, outcome="paid", amount=300.0) for d in medical]
+    rows += [rec(1, "medical_insurance_contribution", dt.date(2026, 1, 10), outcome="arrears", amount=300.0)]
+    f = person(rows)
+    # Slots: 10 June 2026 is slot 0, January 2024 slot 29. Unpaid: slots 13-15 (March-May 2025)
+    # and 30-35 (before January 2024).
+    assert f["pension_paid_months_12m"] == 12
+    assert f["pension_paid_months_36m"] == 27
+    assert f["pension_longest_gap_36m"] == 6
+    assert f["medical_paid_months_12m"] == 11
+
+
+def test_tax_share_and_arrears() -> None:
+    rows = [
+        rec(1, "tax_payment", dt.date(2025, 6, 15), outcome="on_time", quantity=0),  # window start: excluded
+        rec(1, "tax_payment", dt.date(2025, 6, 16), outcome="on_time", quantity=0),
+        rec(1, "tax_payment", dt.date(2025, 9, 15), outcome="on_time", quantity=0),
+        rec(1, "tax_payment", dt.date(2025, 12, 15), outcome="late", quantity=10),
+        rec(1, "tax_payment", dt.date(2026, 3, 15), outcome="on_time", quantity=0),
+        rec(1, "tax_arrears", dt.date(2026, 3, 1), amount=1200.0),
+        rec(1, "tax_arrears", dt.date(2025, 1, 1), amount=999.0),  # publicity ended 2026-01-01
+    ]
+    f = person(rows)
+    assert (f["tax_payments_12m"], f["tax_on_time_share_12m"], f["tax_arrears_amount"]) == (4, 0.75, 1200.0)
+
+
+def test_utility_lateness() -> None:
+    rows = [
+        rec(1, "utility_bill", d, outcome="on_time", quantity=0)
+        for d in monthly(1, dt.date(2025, 7, 1), dt.date(2026, 4, 1))
+    ]
+    rows += [
+        rec(1, "utility_bill", dt.date(2026, 5, 1), outcome="late", quantity=20),
+        rec(1, "utility_bill", dt.date(2026, 6, 1), outcome="arrears", quantity=45),
+        rec(1, "utility_bill", dt.date(2025, 6, 1), outcome="late", quantity=90),  # older than 12 months
+    ]
+    f = person(rows)
+    assert (f["utility_bills_12m"], f["utility_late_12m"], f["utility_arrears_12m"]) == (12, 2, 1)
+    assert f["utility_max_days_late_12m"] == 45
+
+
+def test_loans_and_no_loan() -> None:
+    rows = [
+        rec(1, "loan_repayment", d, outcome="on_time", quantity=0, amount=1000.0)
+        for d in monthly(5, dt.date(2025, 7, 1), D)
+    ]
+    rows += [
+        {**rows[3], "record_uid": "late1", "quantity": 35.0, "outcome": "overdue"},  # 2025-10-05
+        {**rows[7], "record_uid": "late2", "quantity": 5.0, "outcome": "overdue"},  # 2026-02-05
+        rec(1, "loan_repayment", dt.date(2024, 8, 5), outcome="overdue", quantity=60, amount=1000.0),
+    ]
+    f = person(rows)
+    assert (f["has_loan"], f["loan_overdue_12m"], f["loan_max_days_overdue_36m"]) == (1, 2, 60)
+    none = person([rec(1, "utility_bill", dt.date(2026, 1, 1), outcome="on_time", quantity=0)])
+    assert (none["has_loan"], none["loan_overdue_12m"], none["loan_max_days_overdue_36m"]) == (0, 0, 0)
+
+
+def test_negative_records_decay_listings_and_disputes() -> None:
+    rows = [
+        rec(1, "traffic_violation", dt.date(2026, 5, 15), severity="minor", outcome="minor"),
+        rec(
+            1, "traffic_violation", dt.date(2025, 12, 15), severity="general", outcome="general"
+        ),  # ended 2026-03-15
+        rec(1, "administrative_penalty", dt.date(2025, 12, 15), severity="general", outcome="fine_mid"),
+        rec(1, "enforcement_case", dt.date(2026, 1, 15), outcome="bank", amount=5000.0),
+        rec(1, "judgment_defaulter", dt.date(2025, 9, 1), amount=5000.0),
+        rec(1, "high_consumption_restriction", dt.date(2026, 4, 1), uid="hcr"),
+    ]
+    f = person(rows, [event("hcr", "disputed", dt.date(2026, 4, 10))])
+    assert (D - dt.date(2025, 9, 1)).days == 287
+    assert f["negative_minor_decayed"] == pytest.approx(w(dt.date(2026, 5, 15)), rel=1e-12)
+    assert f["negative_general_decayed"] == pytest.approx(
+        w(dt.date(2025, 12, 15)) + w(dt.date(2026, 1, 15)), rel=1e-12
+    )
+    assert f["negative_serious_decayed"] == pytest.approx(0.5 ** (287 / 365.25), rel=1e-12)
+    assert f["months_since_negative"] == 1  # 2026-05-15 <= add_months(D, -1)
+    assert (f["judgment_defaulter_active"], f["consumption_restriction_active"]) == (1, 0)
+    assert (f["serious_dishonesty_active"], f["enforcement_cases_12m"]) == (0, 1)
+
+
+def test_positive_records_and_commitments() -> None:
+    rows = [
+        rec(1, "credit_commitment", dt.date(2025, 2, 1), outcome="fulfilled"),
+        rec(1, "credit_commitment", dt.date(2025, 8, 1), outcome="fulfilled"),
+        rec(1, "credit_commitment", dt.date(2025, 9, 1), outcome="broken"),
+        rec(1, "credit_commitment", dt.date(2026, 1, 1), outcome="signed"),
+        rec(1, "volunteer_service", dt.date(2025, 1, 1), quantity=4),
+        rec(1, "volunteer_service", dt.date(2026, 2, 1), quantity=2.5),
+        rec(1, "volunteer_service", dt.date(2023, 5, 1), quantity=10),  # publicity ended 2026-05-01
+        rec(1, "blood_donation", dt.date(2025, 5, 1), quantity=400),
+        rec(1, "award", dt.date(2024, 1, 1), outcome="city"),
+        rec(1, "red_list", dt.date(2026, 1, 1), outcome="honest taxpayers"),
+    ]
+    f = person(rows)
+    assert (f["commitments_kept"], f["commitments_broken"]) == (2, 1)
+    assert (f["volunteer_hours_36m"], f["blood_donations_36m"], f["awards"], f["red_list_active"]) == (
+        6.5,
+        1,
+        1,
+        1,
+    )
+    assert f["months_since_negative"] == 120
+    # Earliest usable record: the award of 2024-01-01, slot 29; the expired one does not count.
+    assert (f["record_tenure_months"], f["record_count"]) == (29, 9)
+
+
+def test_output_columns_are_exactly_the_registry() -> None:
+    out = person_features(
+        records([]), None, subjects([(3, "person"), (1, "person"), (2, "enterprise")]), as_of=D
+    )
+    assert out.columns == ["subject_id", *REGISTRY.names("person")]
+    assert out["subject_id"].to_list() == [1, 3]
+    assert dict(out.schema) == REGISTRY.schema("person")
