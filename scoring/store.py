@@ -1,0 +1,490 @@
+"""Bulk reads from the records store into polars frames, and Parquet snapshots of the store.
+
+PostgreSQL streams ``COPY (SELECT ...) TO STDOUT`` as CSV straight into polars' multi-threaded
+CSV reader (no row objects in Python). SQLite is read through its cursor in batches and typed in
+polars. Both return the same frames (same columns, types and values). Reads of given subjects
+use the ``subject_id`` indexes; batch builds read subject-id ranges (``subject_range``) so memory
+stays bounded, or a Parquet snapshot (``export_snapshot`` / ``scan_snapshot``).
+
+* ``StoreError`` (a ``ValueError``): an unsupported database or a bad argument.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from features.pipelines import PAYLOAD_KINDS
+
+__all__ = [
+    "EVENT_SCHEMA",
+    "LINK_SCHEMA",
+    "RECORD_SCHEMA",
+    "SUBJECT_SCHEMA",
+    "ParquetSnapshot",
+    "StoreError",
+    "StoreSnapshot",
+    "export_snapshot",
+    "read_events",
+    "read_links",
+    "read_records",
+    "read_snapshot",
+    "read_subjects",
+    "scan_snapshot",
+    "subject_id_range",
+]
+
+logger = logging.getLogger(__name__)
+
+RECORD_SCHEMA: dict[str, pl.DataType] = {
+    "record_uid": pl.String(),
+    "version": pl.Int64(),
+    "subject_id": pl.Int64(),
+    "kind": pl.String(),
+    "department": pl.String(),
+    "event_date": pl.Date(),
+    "publicity_end": pl.Date(),
+    "severity": pl.String(),
+    "recorded_at": pl.Datetime("us"),
+    "amount": pl.Float64(),
+    "quantity": pl.Float64(),
+    "outcome": pl.String(),
+    "payload": pl.String(),
+}
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "record_uid": pl.String(),
+    "subject_id": pl.Int64(),
+    "event_type": pl.String(),
+    "effective_date": pl.Date(),
+    "recorded_at": pl.Datetime("us"),
+}
+# Audit attributes (birth year, gender, district) are read for fairness reports only: the feature
+# pipelines read subject_id, subject_type and registered_on.
+SUBJECT_SCHEMA: dict[str, pl.DataType] = {
+    "subject_id": pl.Int64(),
+    "subject_type": pl.String(),
+    "subject_key": pl.String(),
+    "registered_on": pl.Date(),
+    "sector": pl.String(),
+    "size": pl.String(),
+    "birth_year": pl.Int64(),
+    "gender": pl.String(),
+    "district_code": pl.String(),
+    "created_at": pl.Datetime("us"),
+}
+LINK_SCHEMA: dict[str, pl.DataType] = {
+    "org_subject_id": pl.Int64(),
+    "person_subject_id": pl.Int64(),
+    "role": pl.String(),
+    "valid_from": pl.Date(),
+    "valid_to": pl.Date(),
+    "recorded_at": pl.Datetime("us"),
+}
+_SQLITE_BATCH = 200_000
+_SNAPSHOT_TABLES = ("records", "events", "subjects", "links")
+
+
+class StoreError(ValueError):
+    """An unsupported database or a bad read argument."""
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A SELECT with named parameters, and the polars schema of its columns (in order)."""
+
+    columns: Sequence[str]  # SQL expressions, one per schema column
+    table: str
+    where: list[str]
+    params: dict[str, Any]
+    schema: dict[str, pl.DataType]
+
+
+def _dialect(engine: Engine) -> str:
+    name = engine.dialect.name
+    if name not in ("postgresql", "sqlite"):
+        raise StoreError(f"unsupported database {name!r}: PostgreSQL or SQLite")
+    return name
+
+
+def _ids(values: Iterable[int] | None) -> list[int] | None:
+    return None if values is None else sorted({int(v) for v in values})
+
+
+def _filters(
+    q: _Query,
+    dialect: str,
+    *,
+    column: str,
+    ids: list[int] | None,
+    subject_range: tuple[int, int] | None,
+    known_at: dt.datetime | None,
+    texts: dict[str, list[str] | None] | None = None,
+) -> None:
+    """Add WHERE clauses with named parameters (written ``:name``; adapted per driver later)."""
+    if ids is not None:
+        if len(ids) == 1:
+            q.where.append(f"{column} = :ids")
+            q.params["ids"] = ids[0]
+        elif dialect == "postgresql":
+            q.where.append(f"{column} = ANY(:ids)")
+            q.params["ids"] = ids
+        else:
+            q.where.append(f"{column} IN (SELECT value FROM json_each(:ids))")
+            q.params["ids"] = json.dumps(ids)
+    if subject_range is not None:
+        lo, hi = subject_range
+        if lo > hi:
+            raise StoreError(f"subject_range: start {lo} after end {hi}")
+        q.where.append(f"{column} >= :lo AND {column} < :hi")
+        q.params.update(lo=int(lo), hi=int(hi))
+    if known_at is not None:
+        if known_at.tzinfo is not None:
+            raise StoreError("known_at must be naive UTC, like the store's timestamps")
+        q.where.append("recorded_at <= :known_at")
+        q.params["known_at"] = (
+            known_at if dialect == "postgresql" else known_at.isoformat(sep=" ", timespec="microseconds")
+        )
+    for name, values in (texts or {}).items():
+        if values is None:
+            continue
+        if dialect == "postgresql":
+            q.where.append(f"{name} = ANY(:{name}_values)")
+            q.params[f"{name}_values"] = list(values)
+        else:
+            q.where.append(f"{name} IN (SELECT value FROM json_each(:{name}_values))")
+            q.params[f"{name}_values"] = json.dumps(list(values))
+
+
+def _sql(q: _Query, style: str) -> str:
+    sql = f"SELECT {', '.join(q.columns)} FROM {q.table}"
+    if q.where:
+        sql += " WHERE " + " AND ".join(q.where)
+    if style == "pyformat":  # psycopg: %(name)s, and literal % doubled
+        sql = sql.replace("%", "%%")
+        for name in sorted(q.params, key=len, reverse=True):
+            sql = sql.replace(f":{name}", f"%({name})s")
+    return sql
+
+
+def _run(engine: Engine, q: _Query) -> pl.DataFrame:
+    if _dialect(engine) == "postgresql":
+        return _run_postgres(engine, q)
+    return _run_sqlite(engine, q)
+
+
+def _run_postgres(engine: Engine, q: _Query) -> pl.DataFrame:
+    sql = _sql(q, "pyformat")
+    buf = io.BytesIO()
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("SET LOCAL datestyle TO 'ISO, YMD'")
+            with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')", q.params) as copy:
+                for block in copy:
+                    buf.write(block)
+        conn.rollback()
+    if buf.tell() == 0:
+        return pl.DataFrame(schema=q.schema)
+    return pl.read_csv(
+        buf.getvalue(),
+        has_header=False,
+        schema=q.schema,
+        null_values="\\N",
+        empty_string_is_null=False,
+    )
+
+
+def _run_sqlite(engine: Engine, q: _Query) -> pl.DataFrame:
+    sql = _sql(q, "named")
+    text_schema = {
+        name: pl.String() if dtype in (pl.Date(), pl.Datetime("us")) else dtype
+        for name, dtype in q.schema.items()
+    }
+    parts: list[pl.DataFrame] = []
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        cur = raw.cursor()
+        try:
+            cur.execute(sql, q.params)
+            while rows := cur.fetchmany(_SQLITE_BATCH):
+                parts.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
+        finally:
+            cur.close()
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema=text_schema)
+    typed = []
+    for name, dtype in q.schema.items():
+        col = pl.col(name)
+        if dtype == pl.Date():
+            typed.append(col.str.slice(0, 10).str.to_date("%Y-%m-%d"))
+        elif dtype == pl.Datetime("us"):
+            typed.append(
+                col.str.replace("T", " ", literal=True).str.to_datetime(
+                    "%Y-%m-%d %H:%M:%S%.f", time_unit="us"
+                )
+            )
+        else:
+            typed.append(col)
+    return frame.select(typed)
+
+
+def _payload_column(payload: bool | Iterable[str]) -> tuple[str, list[str] | None]:
+    if payload is True:
+        return "payload", None
+    if payload is False:
+        return "NULL", None
+    kinds = sorted(set(payload))
+    if not kinds:
+        return "NULL", None
+    return "CASE WHEN kind IN (" + ", ".join(
+        f":pk{i}" for i in range(len(kinds))
+    ) + ") THEN payload END", kinds
+
+
+def read_records(
+    engine: Engine,
+    subject_ids: Iterable[int] | None = None,
+    kinds: Iterable[str] | None = None,
+    known_at: dt.datetime | None = None,
+    *,
+    subject_range: tuple[int, int] | None = None,
+    payload: bool | Iterable[str] = True,
+) -> pl.DataFrame:
+    """Record versions (all versions; the point-in-time selection picks) as a polars frame.
+
+    ``subject_ids``: only these subjects (indexed); ``subject_range``: ``lo <= subject_id < hi``;
+    ``kinds``: only these kinds; ``known_at``: only versions recorded by then. ``payload``: the
+    JSON payload of every kind (``True``), of none (``False``, a null column), or only of the
+    given kinds (the payload is most of the bytes; pipelines need it for few kinds).
+    Columns: ``RECORD_SCHEMA``. Row order is unspecified.
+    """
+    dialect = _dialect(engine)
+    payload_sql, payload_kinds = _payload_column(payload)
+    columns = [c for c in RECORD_SCHEMA if c != "payload"] + [f"{payload_sql} AS payload"]
+    q = _Query(columns, "records", [], {}, RECORD_SCHEMA)
+    if payload_kinds:
+        q.params.update({f"pk{i}": k for i, k in enumerate(payload_kinds)})
+    ids = _ids(subject_ids)
+    kind_list = None if kinds is None else sorted(set(kinds))
+    if ids == [] or kind_list == []:
+        return pl.DataFrame(schema=RECORD_SCHEMA)
+    _filters(
+        q,
+        dialect,
+        column="subject_id",
+        ids=ids,
+        subject_range=subject_range,
+        known_at=known_at,
+        texts={"kind": kind_list},
+    )
+    return _run(engine, q)
+
+
+def read_events(
+    engine: Engine,
+    subject_ids: Iterable[int] | None = None,
+    known_at: dt.datetime | None = None,
+    *,
+    subject_range: tuple[int, int] | None = None,
+) -> pl.DataFrame:
+    """Record status events (``EVENT_SCHEMA``), optionally of some subjects and as known at ``known_at``."""
+    dialect = _dialect(engine)
+    q = _Query(list(EVENT_SCHEMA), "record_events", [], {}, EVENT_SCHEMA)
+    ids = _ids(subject_ids)
+    if ids == []:
+        return pl.DataFrame(schema=EVENT_SCHEMA)
+    _filters(q, dialect, column="subject_id", ids=ids, subject_range=subject_range, known_at=known_at)
+    return _run(engine, q)
+
+
+def read_subjects(
+    engine: Engine,
+    subject_ids: Iterable[int] | None = None,
+    subject_types: Iterable[str] | None = None,
+    *,
+    subject_range: tuple[int, int] | None = None,
+) -> pl.DataFrame:
+    """Subjects (``SUBJECT_SCHEMA``): id, type, pseudonymous key, organisation facts, audit attributes.
+
+    Never the identity number (not even encrypted)."""
+    dialect = _dialect(engine)
+    columns = ["id", *list(SUBJECT_SCHEMA)[1:]]
+    q = _Query(columns, "subjects", [], {}, SUBJECT_SCHEMA)
+    ids = _ids(subject_ids)
+    if ids == []:
+        return pl.DataFrame(schema=SUBJECT_SCHEMA)
+    types = None if subject_types is None else sorted(set(subject_types))
+    _filters(
+        q,
+        dialect,
+        column="id",
+        ids=ids,
+        subject_range=subject_range,
+        known_at=None,
+        texts={"subject_type": types},
+    )
+    return _run(engine, q)
+
+
+def read_links(
+    engine: Engine,
+    org_ids: Iterable[int] | None = None,
+    known_at: dt.datetime | None = None,
+    *,
+    roles: Iterable[str] | None = None,
+) -> pl.DataFrame:
+    """Organisation-person links (``LINK_SCHEMA``), optionally of some organisations and roles."""
+    dialect = _dialect(engine)
+    q = _Query(list(LINK_SCHEMA), "subject_links", [], {}, LINK_SCHEMA)
+    ids = _ids(org_ids)
+    if ids == []:
+        return pl.DataFrame(schema=LINK_SCHEMA)
+    role_list = None if roles is None else sorted(set(roles))
+    _filters(
+        q,
+        dialect,
+        column="org_subject_id",
+        ids=ids,
+        subject_range=None,
+        known_at=known_at,
+        texts={"role": role_list},
+    )
+    return _run(engine, q)
+
+
+def subject_id_range(engine: Engine, subject_types: Iterable[str] | None = None) -> tuple[int, int] | None:
+    """``(min id, max id + 1)`` of the subjects of the given types, or ``None`` when there are none."""
+    dialect = _dialect(engine)
+    q = _Query(["min(id)", "max(id)"], "subjects", [], {}, {"lo": pl.Int64(), "hi": pl.Int64()})
+    types = None if subject_types is None else sorted(set(subject_types))
+    _filters(
+        q, dialect, column="id", ids=None, subject_range=None, known_at=None, texts={"subject_type": types}
+    )
+    lo, hi = _run(engine, q).row(0)
+    return None if lo is None else (int(lo), int(hi) + 1)
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """The store (or part of it) in memory, as the pipelines take it."""
+
+    records: pl.DataFrame
+    events: pl.DataFrame
+    subjects: pl.DataFrame
+    links: pl.DataFrame
+    known_at: dt.datetime | None = None
+
+
+def read_snapshot(
+    engine: Engine,
+    *,
+    known_at: dt.datetime | None = None,
+    subject_ids: Iterable[int] | None = None,
+    payload: bool | Iterable[str] = PAYLOAD_KINDS,
+) -> StoreSnapshot:
+    """Every record version, event, subject and link (of ``subject_ids`` if given) in memory.
+
+    By default only the payloads the feature pipelines read are loaded (``PAYLOAD_KINDS``). For
+    a store too big for memory, read subject ranges or export a Parquet snapshot.
+    """
+    ids = None if subject_ids is None else _ids(subject_ids)
+    return StoreSnapshot(
+        records=read_records(engine, ids, known_at=known_at, payload=payload),
+        events=read_events(engine, ids, known_at=known_at),
+        subjects=read_subjects(engine, ids),
+        links=read_links(engine, known_at=known_at),
+        known_at=known_at,
+    )
+
+
+@dataclass(frozen=True)
+class ParquetSnapshot:
+    """Lazy scans of an exported store snapshot (records partitioned by subject range)."""
+
+    path: Path
+    records: pl.LazyFrame
+    events: pl.LazyFrame
+    subjects: pl.LazyFrame
+    links: pl.LazyFrame
+    manifest: dict[str, Any]
+
+
+def export_snapshot(
+    engine: Engine,
+    out_dir: str | Path,
+    *,
+    known_at: dt.datetime | None = None,
+    subjects_per_part: int = 100_000,
+    payload: bool | Iterable[str] = True,
+) -> Path:
+    """Write the store (as known at ``known_at``) as Parquet under ``out_dir`` for batch builds.
+
+    ``records/part-NNNNN.parquet`` per subject-id range (sorted by subject), ``events.parquet``,
+    ``subjects.parquet``, ``links.parquet`` and ``manifest.json`` (row counts, ``known_at``).
+    """
+    out = Path(out_dir)
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    for old in (out / "records").glob("part-*.parquet"):
+        old.unlink()
+    counts: dict[str, int] = {"records": 0}
+    bounds = subject_id_range(engine)
+    part = 0
+    if bounds is not None:
+        for lo in range(bounds[0], bounds[1], subjects_per_part):
+            frame = read_records(
+                engine,
+                known_at=known_at,
+                subject_range=(lo, min(lo + subjects_per_part, bounds[1])),
+                payload=payload,
+            )
+            if frame.height:
+                frame.sort("subject_id", "record_uid", "version").write_parquet(
+                    out / "records" / f"part-{part:05d}.parquet"
+                )
+                counts["records"] += frame.height
+                part += 1
+    if part == 0:
+        pl.DataFrame(schema=RECORD_SCHEMA).write_parquet(out / "records" / "part-00000.parquet")
+    for name, frame in (
+        ("events", read_events(engine, known_at=known_at)),
+        ("subjects", read_subjects(engine)),
+        ("links", read_links(engine, known_at=known_at)),
+    ):
+        frame.write_parquet(out / f"{name}.parquet")
+        counts[name] = frame.height
+    manifest = {
+        "known_at": known_at.isoformat() if known_at else None,
+        "exported_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
+        "counts": counts,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    logger.info("store snapshot written: %s", counts)
+    return out
+
+
+def scan_snapshot(path: str | Path) -> ParquetSnapshot:
+    """Lazy frames over a snapshot written by ``export_snapshot``."""
+    p = Path(path)
+    missing = [
+        n
+        for n in ("manifest.json", "events.parquet", "subjects.parquet", "links.parquet")
+        if not (p / n).exists()
+    ]
+    if missing:
+        raise StoreError(f"not a store snapshot: {p} lacks {missing}")
+    return ParquetSnapshot(
+        path=p,
+        records=pl.scan_parquet(p / "records" / "*.parquet"),
+        events=pl.scan_parquet(p / "events.parquet"),
+        subjects=pl.scan_parquet(p / "subjects.parquet"),
+        links=pl.scan_parquet(p / "links.parquet"),
+        manifest=json.loads((p / "manifest.json").read_text(encoding="utf-8")),
+    )

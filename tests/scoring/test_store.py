@@ -1,0 +1,266 @@
+"""Store reads: the same frames on SQLite and PostgreSQL, filters, and Parquet snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from polars.testing import assert_frame_equal
+
+from scoring.db.tables import Record, RecordEvent, Subject, SubjectLink
+from scoring.store import (
+    EVENT_SCHEMA,
+    LINK_SCHEMA,
+    RECORD_SCHEMA,
+    SUBJECT_SCHEMA,
+    export_snapshot,
+    read_events,
+    read_links,
+    read_records,
+    read_snapshot,
+    read_subjects,
+    scan_snapshot,
+    subject_id_range,
+)
+
+T0 = dt.datetime(2026, 1, 5, 9, 30, 0, 123456)
+
+
+def _subject(id_: int, subject_type: str, key: str, created_at: dt.datetime = T0, **kw: object) -> dict:
+    audit = ("birth_year", "gender", "district_code", "name", "sector", "size", "registered_on")
+    return {"id": id_, "subject_type": subject_type, "subject_key": key, "created_at": created_at} | {
+        k: kw.get(k) for k in audit
+    }
+
+
+SUBJECTS = [
+    _subject(1, "person", "k1", birth_year=1990, gender="F", district_code="320102"),
+    _subject(2, "person", "k2"),
+    _subject(3, "enterprise", "91320100MA1ABCDE0X", sector="retail", size="small"),
+    _subject(
+        4,
+        "individual_business",
+        "92320100MA1ABCDE0X",
+        created_at=dt.datetime(2026, 2, 1),
+        registered_on=dt.date(2019, 3, 1),
+    ),
+]
+
+
+def _record(
+    uid: str, version: int, subject: int, kind: str, day: dt.date, recorded: dt.datetime, **kw: object
+) -> dict:
+    return {
+        "record_uid": uid,
+        "version": version,
+        "subject_id": subject,
+        "kind": kind,
+        "department": "tax",
+        "event_date": day,
+        "publicity_end": dt.date(day.year + 3, day.month, 1),
+        "severity": "minor",
+        "recorded_at": recorded,
+        "content_hash": f"h{uid}{version}",
+        "amount": kw.get("amount"),
+        "quantity": kw.get("quantity"),
+        "outcome": kw.get("outcome"),
+        "payload": kw.get("payload", "{}"),
+    }
+
+
+RECORDS = [
+    _record(
+        "u1", 1, 1, "tax_payment", dt.date(2025, 3, 1), T0, amount=1234.5, quantity=0.0, outcome="on_time"
+    ),
+    _record(
+        "u1",
+        2,
+        1,
+        "tax_payment",
+        dt.date(2025, 3, 1),
+        T0 + dt.timedelta(days=3),
+        amount=1234.75,
+        outcome="late",
+    ),
+    _record(
+        "u2",
+        1,
+        1,
+        "social_insurance_contribution",
+        dt.date(2025, 4, 10),
+        dt.datetime(2025, 4, 11),
+        amount=800.0,
+        outcome="paid",
+        payload='{"insurance":"pension","note":"a, \\"quoted\\" \\\\N 税"}',
+    ),
+    _record(
+        "u3", 1, 2, "utility_bill", dt.date(2025, 5, 1), dt.datetime(2025, 5, 2), outcome="", quantity=3.0
+    ),
+    _record("u4", 1, 3, "tax_credit_level", dt.date(2025, 4, 1), dt.datetime(2025, 4, 2), outcome="B"),
+    _record(
+        "u5",
+        1,
+        4,
+        "org_registration",
+        dt.date(2019, 3, 1),
+        dt.datetime(2026, 2, 1),
+        payload='{"registered_on":"2019-03-01"}',
+    ),
+]
+EVENTS = [
+    {
+        "record_uid": "u1",
+        "subject_id": 1,
+        "event_type": "disputed",
+        "effective_date": dt.date(2026, 1, 6),
+        "recorded_at": dt.datetime(2026, 1, 6, 10),
+        "actor": "citizen",
+        "reason": "wrong amount",
+        "reference": None,
+    },
+    {
+        "record_uid": "u4",
+        "subject_id": 3,
+        "event_type": "withdrawn",
+        "effective_date": dt.date(2026, 2, 1),
+        "recorded_at": dt.datetime(2026, 2, 2),
+        "actor": "tax",
+        "reason": "error",
+        "reference": "W-1",
+    },
+]
+LINKS = [
+    {
+        "org_subject_id": 3,
+        "person_subject_id": 2,
+        "role": "legal_representative",
+        "valid_from": dt.date(2020, 1, 1),
+        "valid_to": None,
+        "recorded_at": T0,
+    },
+    {
+        "org_subject_id": 4,
+        "person_subject_id": 1,
+        "role": "legal_representative",
+        "valid_from": dt.date(2019, 3, 1),
+        "valid_to": dt.date(2025, 1, 1),
+        "recorded_at": dt.datetime(2026, 3, 1),
+    },
+]
+
+
+@pytest.fixture
+def store(engine: sa.Engine) -> sa.Engine:
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Subject), SUBJECTS)
+        conn.execute(sa.insert(Record), RECORDS)
+        conn.execute(sa.insert(RecordEvent), EVENTS)
+        conn.execute(sa.insert(SubjectLink), LINKS)
+    return engine
+
+
+def _sorted(frame: pl.DataFrame, *by: str) -> pl.DataFrame:
+    return frame.sort(*by)
+
+
+def test_records_are_read_with_exact_types_and_values(store: sa.Engine) -> None:
+    got = _sorted(read_records(store), "record_uid", "version")
+    assert got.schema == pl.Schema(RECORD_SCHEMA)
+    expected = pl.DataFrame(
+        [{c: r[c] for c in RECORD_SCHEMA} for r in RECORDS], schema=RECORD_SCHEMA, orient="row"
+    )
+    assert_frame_equal(got, _sorted(expected, "record_uid", "version"))
+    # Empty text stays empty text, not null; text with commas, quotes and \N survives.
+    assert got.filter(pl.col("record_uid") == "u3")["outcome"].to_list() == [""]
+    assert "\\\\N 税" in got.filter(pl.col("record_uid") == "u2")["payload"].item()
+
+
+def test_record_filters(store: sa.Engine) -> None:
+    assert sorted(read_records(store, subject_ids=[1])["record_uid"].to_list()) == ["u1", "u1", "u2"]
+    assert sorted(read_records(store, subject_ids=[2, 3, 99])["record_uid"].to_list()) == ["u3", "u4"]
+    assert read_records(store, subject_ids=[]).height == 0
+    assert read_records(store, kinds=["utility_bill", "tax_credit_level"])["record_uid"].sort().to_list() == [
+        "u3",
+        "u4",
+    ]
+    known = read_records(store, known_at=T0)
+    assert sorted(zip(known["record_uid"], known["version"], strict=True)) == [
+        ("u1", 1),
+        ("u2", 1),
+        ("u3", 1),
+        ("u4", 1),
+    ]
+    assert read_records(store, subject_range=(2, 4))["subject_id"].sort().to_list() == [2, 3]
+    only_si = read_records(store, payload=["social_insurance_contribution"])
+    assert only_si.filter(pl.col("payload").is_not_null())["record_uid"].to_list() == ["u2"]
+    assert read_records(store, payload=False)["payload"].null_count() == len(RECORDS)
+
+
+def test_events_subjects_links(store: sa.Engine) -> None:
+    ev = _sorted(read_events(store), "record_uid")
+    assert ev.schema == pl.Schema(EVENT_SCHEMA)
+    assert ev.rows() == [
+        ("u1", 1, "disputed", dt.date(2026, 1, 6), dt.datetime(2026, 1, 6, 10)),
+        ("u4", 3, "withdrawn", dt.date(2026, 2, 1), dt.datetime(2026, 2, 2)),
+    ]
+    assert read_events(store, subject_ids=[3])["record_uid"].to_list() == ["u4"]
+    assert read_events(store, known_at=dt.datetime(2026, 2, 1))["record_uid"].to_list() == ["u1"]
+    subs = _sorted(read_subjects(store), "subject_id")
+    assert subs.schema == pl.Schema(SUBJECT_SCHEMA)
+    assert subs.select("subject_id", "subject_type", "subject_key", "registered_on", "created_at").rows() == [
+        (1, "person", "k1", None, T0),
+        (2, "person", "k2", None, T0),
+        (3, "enterprise", "91320100MA1ABCDE0X", None, T0),
+        (4, "individual_business", "92320100MA1ABCDE0X", dt.date(2019, 3, 1), dt.datetime(2026, 2, 1)),
+    ]
+    assert subs.filter(pl.col("subject_id") == 1).select("birth_year", "gender", "district_code").row(0) == (
+        1990,
+        "F",
+        "320102",
+    )
+    assert read_subjects(store, subject_types=["person"])["subject_id"].sort().to_list() == [1, 2]
+    assert read_subjects(store, subject_ids=[4])["subject_type"].to_list() == ["individual_business"]
+    lk = _sorted(read_links(store), "org_subject_id")
+    assert lk.schema == pl.Schema(LINK_SCHEMA)
+    assert lk.rows() == [
+        (3, 2, "legal_representative", dt.date(2020, 1, 1), None, T0),
+        (4, 1, "legal_representative", dt.date(2019, 3, 1), dt.date(2025, 1, 1), dt.datetime(2026, 3, 1)),
+    ]
+    assert read_links(store, org_ids=[4], known_at=dt.datetime(2026, 2, 1)).height == 0
+    assert subject_id_range(store) == (1, 5)
+    assert subject_id_range(store, ["enterprise", "individual_business"]) == (3, 5)
+    assert subject_id_range(store, ["government_body"]) is None
+
+
+def test_empty_store(engine: sa.Engine) -> None:
+    assert read_records(engine).schema == pl.Schema(RECORD_SCHEMA)
+    assert read_records(engine).height == read_events(engine).height == read_links(engine).height == 0
+
+
+def test_snapshot_round_trip(store: sa.Engine, tmp_path: Path) -> None:
+    path = export_snapshot(store, tmp_path / "snap", subjects_per_part=2)
+    snap = scan_snapshot(path)
+    assert snap.manifest["counts"] == {"records": 6, "events": 2, "subjects": 4, "links": 2}
+    assert len(list((path / "records").glob("part-*.parquet"))) == 2
+    assert_frame_equal(
+        _sorted(snap.records.collect(), "record_uid", "version"),
+        _sorted(read_records(store), "record_uid", "version"),
+    )
+    assert_frame_equal(
+        _sorted(snap.subjects.collect(), "subject_id"), _sorted(read_subjects(store), "subject_id")
+    )
+    known = scan_snapshot(export_snapshot(store, tmp_path / "known", known_at=T0))
+    assert known.records.collect().height == 4
+
+
+def test_read_snapshot_in_memory(store: sa.Engine) -> None:
+    snap = read_snapshot(store, known_at=dt.datetime(2026, 1, 31))
+    assert sorted(snap.records["record_uid"].to_list()) == ["u1", "u1", "u2", "u3", "u4"]
+    # Payloads only of the kinds the pipelines read.
+    assert snap.records.filter(pl.col("payload").is_not_null())["record_uid"].to_list() == ["u2"]
+    assert (snap.events.height, snap.subjects.height, snap.links.height) == (1, 4, 1)
+    one = read_snapshot(store, subject_ids=[3])
+    assert (one.records.height, one.subjects["subject_id"].to_list()) == (1, [3])
