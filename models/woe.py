@@ -163,8 +163,13 @@ class WoeLogit:
         """``coef_j · WoE_j`` per feature, then the intercept as the last column."""
         n = matrix.shape[0]
         out = np.zeros((n, len(self.features) + 1), dtype=np.float64)
-        for j in self.used:
-            out[:, j] = self.coef[j] * self.features[j].transform(matrix[:, j])
+        if n == 1:
+            row = matrix[0].tolist()
+            for j in self.used:
+                out[0, j] = self.coef[j] * self.features[j].woe_of(row[j])
+        else:
+            for j in self.used:
+                out[:, j] = self.coef[j] * self.features[j].transform(matrix[:, j])
         out[:, -1] = self.intercept
         return out
 

@@ -1,60 +1,24 @@
-"""Small synthetic credit data with known directions, and fitted models shared by the tests."""
+"""Fitted models shared by the model tests (one fit per family per session).
+
+The synthetic data builders live in ``credit_sample.py``; importlib import mode does not put test
+folders on ``sys.path``, so this folder is added here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from models.calibration import sigmoid
 from models.gbm import MonotoneLgbm
 from models.scorecard import WoeScorecard
 
-# +1: more is better (PD falls), -1: more is worse (PD rises); "wiggle" has no declared direction.
-MONOTONE = {"income": 1, "arrears": -1, "tenure": 1, "wiggle": 0}
-SEGMENT_EFFECT = {"retail": 0.0, "farming": 0.6, "services": -0.4}
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
-
-@dataclass(frozen=True)
-class Sample:
-    X: pd.DataFrame
-    y: np.ndarray
-    pd_true: np.ndarray
-
-
-def make_credit_sample(n: int, seed: int) -> Sample:
-    """A well-specified logistic population: the true PD is a sigmoid of a known index."""
-    rng = np.random.default_rng(seed)
-    income = rng.normal(0.0, 1.0, n)
-    arrears = rng.poisson(1.0, n).astype(float)
-    tenure = rng.uniform(0.0, 10.0, n)
-    wiggle = rng.normal(0.0, 1.0, n)
-    noise = rng.normal(0.0, 1.0, n)
-    segment = rng.choice(list(SEGMENT_EFFECT), n, p=[0.5, 0.3, 0.2])
-    logit = (
-        -1.6
-        - 0.9 * income
-        + 0.6 * arrears
-        - 0.12 * tenure
-        + 0.3 * np.sin(2 * wiggle)
-        + np.vectorize(SEGMENT_EFFECT.get)(segment)
-    )
-    p = sigmoid(logit)
-    y = (rng.random(n) < p).astype(int)
-    X = pd.DataFrame(
-        {
-            "income": income,
-            "arrears": arrears,
-            "tenure": tenure,
-            "wiggle": wiggle,
-            "noise": noise,
-            "segment": pd.Series(segment, dtype=object),
-        }
-    )
-    X.loc[rng.random(n) < 0.02, "income"] = np.nan  # a few missing values
-    return Sample(X=X, y=y, pd_true=p)
+from credit_sample import MONOTONE, Sample, make_credit_sample  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Sample
+from credit_sample import Sample
 
 from models.binary import MonotonePdModel
 from models.bundle import BundleError, BundleIntegrityError, ServingBundle, dataset_fingerprint

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MONOTONE, Sample
+from credit_sample import MONOTONE, Sample
 from sklearn.base import clone
 
 from models.binary import MonotonePdModel
@@ -163,3 +163,13 @@ def test_early_stopping_keeps_fewer_trees(train: Sample) -> None:
     m.fit(train.X, train.y)
     assert m.best_iteration_ < 300
     assert m.booster_.num_trees() == m.best_iteration_
+
+
+def test_single_row_path_matches_the_batch_path(model: MonotonePdModel, test: Sample) -> None:
+    matrix = model.transform_input(test.X.iloc[:50])
+    matrix[::5, 0] = np.nan  # missing income
+    matrix[1::5, 5] = 17.0  # a category code that does not exist
+    batch_pd, batch_contrib = model.predict_pd(matrix), model.contributions(matrix)
+    for i in range(len(matrix)):
+        assert model.predict_pd(matrix[[i]])[0] == batch_pd[i]
+        assert np.array_equal(model.contributions(matrix[[i]])[0], batch_contrib[i])

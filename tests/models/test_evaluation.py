@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from conftest import MONOTONE, Sample
+from credit_sample import MONOTONE, Sample
 
 from models.evaluation import repeated_cv
 from models.gbm import MonotoneLgbm
