@@ -1,0 +1,200 @@
+"""Service-side feature builds: read the store, run the point-in-time pipelines, write the tables.
+
+``build_feature_tables`` computes every person's and organisation's features as of a date in
+subject-id chunks (memory stays bounded) and writes one Parquet file per subject type, named and
+tagged with the registry version. ``subject_features`` computes one subject's row with the same
+pipelines from an indexed read of its own records (and its legal representative's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from features.catalogue import Catalogue, load_catalogue
+from features.pipelines import ORG_TYPES, PAYLOAD_KINDS, enterprise_features, person_features
+from features.pointintime import resolve_known_at
+from features.registry import Registry, load_registry
+from scoring.store import read_events, read_links, read_records, read_subjects, subject_id_range
+
+__all__ = [
+    "FeatureBuild",
+    "SubjectNotFound",
+    "build_feature_tables",
+    "feature_file_name",
+    "read_feature_table",
+    "subject_features",
+]
+
+logger = logging.getLogger(__name__)
+SUBJECT_KINDS = ("person", "enterprise")
+
+
+class SubjectNotFound(LookupError):
+    """No subject with this id in the store."""
+
+
+@dataclass(frozen=True)
+class FeatureBuild:
+    """What a build wrote: rows per subject type, files, and the versions that define them."""
+
+    as_of: dt.date
+    known_at: dt.datetime
+    registry_version: str
+    catalogue_version: str
+    rows: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def feature_file_name(subject: str, as_of: dt.date, registry_version: str) -> str:
+    """``person-features-2026-06-30-2026.11.1-<hash>.parquet`` (subject: person or enterprise)."""
+    return f"{subject}-features-{as_of.isoformat()}-{registry_version}.parquet"
+
+
+def _rep_role(registry: Registry) -> str:
+    return str(registry.parameters["legal_representative_role"])
+
+
+def _chunk(
+    engine: Engine,
+    lo: int,
+    hi: int,
+    as_of: dt.date,
+    known_at: dt.datetime,
+    catalogue: Catalogue,
+    registry: Registry,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Person and enterprise features of the subjects with ``lo <= id < hi``."""
+    subjects = read_subjects(engine, subject_range=(lo, hi))
+    records = read_records(engine, known_at=known_at, subject_range=(lo, hi), payload=PAYLOAD_KINDS)
+    events = read_events(engine, known_at=known_at, subject_range=(lo, hi))
+    people = person_features(
+        records, events, subjects, as_of=as_of, known_at=known_at, catalogue=catalogue, registry=registry
+    )
+    org_ids = subjects.filter(pl.col("subject_type").is_in(ORG_TYPES))["subject_id"].to_list()
+    if not org_ids:
+        return people, pl.DataFrame(schema=registry.schema("enterprise"))
+    links = read_links(engine, org_ids, known_at=known_at, roles=[_rep_role(registry)])
+    outside = sorted(set(links["person_subject_id"].to_list()) - set(range(lo, hi)))
+    if outside:  # legal representatives whose records are not in this chunk
+        records = pl.concat(
+            [records, read_records(engine, outside, known_at=known_at, payload=PAYLOAD_KINDS)]
+        )
+        events = pl.concat([events, read_events(engine, outside, known_at=known_at)])
+    orgs = enterprise_features(
+        records,
+        events,
+        subjects,
+        links,
+        as_of=as_of,
+        known_at=known_at,
+        catalogue=catalogue,
+        registry=registry,
+    )
+    return people, orgs
+
+
+def build_feature_tables(
+    engine: Engine,
+    as_of: dt.date,
+    out_dir: str | Path,
+    *,
+    known_at: dt.datetime | None = None,
+    subjects_per_chunk: int = 100_000,
+    catalogue: Catalogue | None = None,
+    registry: Registry | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FeatureBuild:
+    """Write the person and enterprise feature tables as of ``as_of`` (as known at ``known_at``).
+
+    Files: ``out_dir/<subject>-features-<as_of>-<registry version>.parquet`` with key-value
+    metadata ``registry_version``, ``catalogue_version``, ``as_of``, ``known_at``.
+    ``progress(done_ids, total_ids)`` is called after each chunk.
+    """
+    started = time.perf_counter()
+    cat = catalogue if catalogue is not None else load_catalogue()
+    reg = registry if registry is not None else load_registry(catalogue=cat)
+    known = resolve_known_at(as_of, known_at)
+    frames: dict[str, list[pl.DataFrame]] = {s: [] for s in SUBJECT_KINDS}
+    bounds = subject_id_range(engine)
+    if bounds is not None:
+        lo_all, hi_all = bounds
+        for lo in range(lo_all, hi_all, subjects_per_chunk):
+            hi = min(lo + subjects_per_chunk, hi_all)
+            people, orgs = _chunk(engine, lo, hi, as_of, known, cat, reg)
+            frames["person"].append(people)
+            frames["enterprise"].append(orgs)
+            if progress is not None:
+                progress(hi - lo_all, hi_all - lo_all)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, int] = {}
+    paths: dict[str, Path] = {}
+    for subject in SUBJECT_KINDS:
+        table = pl.concat(frames[subject]) if frames[subject] else pl.DataFrame(schema=reg.schema(subject))
+        path = out / feature_file_name(subject, as_of, reg.version)
+        table.write_parquet(
+            path,
+            metadata={
+                "registry_version": reg.version,
+                "catalogue_version": cat.version,
+                "subject": subject,
+                "as_of": as_of.isoformat(),
+                "known_at": known.isoformat(),
+            },
+        )
+        rows[subject] = table.height
+        paths[subject] = path
+    elapsed = time.perf_counter() - started
+    logger.info("features as of %s (registry %s): %s in %.1f s", as_of, reg.version, rows, elapsed)
+    return FeatureBuild(as_of, known, reg.version, cat.version, rows, paths, elapsed)
+
+
+def read_feature_table(path: str | Path) -> tuple[pl.DataFrame, dict[str, str]]:
+    """A feature table and its metadata (registry version, as-of date, ...)."""
+    meta = pl.read_parquet_metadata(path)
+    keep = ("registry_version", "catalogue_version", "subject", "as_of", "known_at")
+    return pl.read_parquet(path), {k: v for k, v in meta.items() if k in keep}
+
+
+def subject_features(
+    engine: Engine,
+    subject_id: int,
+    as_of: dt.date,
+    *,
+    known_at: dt.datetime | None = None,
+    catalogue: Catalogue | None = None,
+    registry: Registry | None = None,
+) -> pl.DataFrame:
+    """One subject's feature row as of ``as_of`` (same pipelines as the batch build).
+
+    Raises ``SubjectNotFound`` when the id is not in the store.
+    """
+    cat = catalogue if catalogue is not None else load_catalogue()
+    reg = registry if registry is not None else load_registry(catalogue=cat)
+    known = resolve_known_at(as_of, known_at)
+    subjects = read_subjects(engine, [subject_id])
+    if subjects.height == 0:
+        raise SubjectNotFound(f"no subject {subject_id}")
+    ids = [subject_id]
+    links = None
+    if subjects["subject_type"][0] != "person":
+        links = read_links(engine, ids, known_at=known, roles=[_rep_role(reg)])
+        ids += links["person_subject_id"].to_list()
+    records = read_records(engine, ids, known_at=known, payload=PAYLOAD_KINDS)
+    events = read_events(engine, ids, known_at=known)
+    if links is None:
+        return person_features(
+            records, events, subjects, as_of=as_of, known_at=known, catalogue=cat, registry=reg
+        )
+    return enterprise_features(
+        records, events, subjects, links, as_of=as_of, known_at=known, catalogue=cat, registry=reg
+    )
