@@ -128,12 +128,6 @@ def _shown(col: str) -> pl.Expr:
     return pl.col(col).str.slice(0, _SHOW)
 
 
-def _json_pair(name: str, expr: pl.Expr) -> pl.Expr:
-    """``"name":value`` as JSON text, or null when the value is null."""
-    encoded = pl.struct(expr.alias(name)).struct.json_encode().str.slice(1).str.strip_suffix("}")
-    return pl.when(expr.is_not_null()).then(encoded)
-
-
 def _json_object(pairs: Iterable[pl.Expr]) -> pl.Expr:
     return pl.concat_str(
         [pl.lit("{"), pl.concat_str(list(pairs), separator=",", ignore_nulls=True), pl.lit("}")]
@@ -300,19 +294,30 @@ class RecordValidator:
         else:
             shown = str(code)[:_SHOW]
             checks.append((pl.lit(True), "unknown_kind", pl.lit(f"kind '{shown}' is not in the catalogue")))
-        return self._first_failure(sub, checks).select(list(QUARANTINE_SCHEMA))
+        return self._first_failure(sub, checks)[1]
 
     @staticmethod
-    def _first_failure(sub: pl.DataFrame, checks: list[tuple[pl.Expr, str, pl.Expr]]) -> pl.DataFrame:
-        """Add ``reason_code`` and ``message`` from the first failing check (null when none fails)."""
-        conds = sub.select([c.fill_null(False).alias(f"_c{i}") for i, (c, _, _) in enumerate(checks)])
+    def _first_failure(
+        sub: pl.DataFrame, checks: list[tuple[pl.Expr, str, pl.Expr]]
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Split rows into those passing every check and those failing one (first failure wins).
+
+        Conditions are evaluated for every row; messages only for the failing rows.
+        """
+        index: Any = pl.lit(None, pl.Int32)
+        for i in reversed(range(len(checks))):
+            index = pl.when(checks[i][0].fill_null(False)).then(pl.lit(i, pl.Int32)).otherwise(index)
+        sub = sub.with_columns(index.alias("_check"))
+        good = sub.filter(pl.col("_check").is_null())
+        bad = sub.filter(pl.col("_check").is_not_null())
         reason: Any = pl.lit(None, pl.Utf8)
         message: Any = pl.lit(None, pl.Utf8)
         for i in reversed(range(len(checks))):
-            _, code, msg = checks[i]
-            reason = pl.when(pl.col(f"_c{i}")).then(pl.lit(code)).otherwise(reason)
-            message = pl.when(pl.col(f"_c{i}")).then(msg).otherwise(message)
-        return sub.hstack(conds).with_columns(reason.alias("reason_code"), message.alias("message"))
+            hit = pl.col("_check") == i
+            reason = pl.when(hit).then(pl.lit(checks[i][1])).otherwise(reason)
+            message = pl.when(hit).then(checks[i][2]).otherwise(message)
+        bad = bad.with_columns(reason.alias("reason_code"), message.alias("message"))
+        return good, bad.select(list(QUARANTINE_SCHEMA))
 
     def _validate_kind(
         self, kind: RecordKind, sub: pl.DataFrame, forbidden_cols: dict[str, str]
@@ -326,6 +331,14 @@ class RecordValidator:
         person_fields = [f for f in kind.fields.values() if f.type == "person_id"]
         for f in person_fields:
             sub = sub.join(self._person_table(f.name, sub[f.name].unique()), on=f.name, how="left")
+        # Typed values once, as columns; the checks below read them.
+        fields = {f.name: _FieldExprs.of(f) for f in kind.fields.values()}
+        ev_raw = pl.col("event_date")
+        sub = sub.with_columns(
+            ev_raw.str.to_date("%Y-%m-%d", strict=False).alias("_ev"),
+            *[fx.value.alias(f"_t_{n}") for n, fx in fields.items()],
+            *[fx.day.alias(f"_d_{n}") for n, fx in fields.items() if fx.day is not None],
+        )
 
         dept = pl.col("department")
         known = list(cat.departments)
@@ -362,9 +375,7 @@ class RecordValidator:
                 pl.format(f"kind {kind.code} does not apply to subject type {{}}", pl.col("_stype")),
             )
         )
-
-        ev_raw = pl.col("event_date")
-        ev = ev_raw.str.to_date("%Y-%m-%d", strict=False)
+        ev = pl.col("_ev")
         ev_ok = ev_raw.str.contains(_DATE_RE) & ev.is_not_null()
         checks.append(
             (
@@ -373,28 +384,12 @@ class RecordValidator:
                 pl.format("event_date: '{}' is not a date (YYYY-MM-DD)", _shown("event_date")),
             )
         )
-        typed: dict[str, pl.Expr] = {}
-        range_checks: list[tuple[pl.Expr, str, pl.Expr]] = []
-        future_checks: list[tuple[pl.Expr, str, pl.Expr]] = []
-        today = pl.lit(self._today)
         for f in kind.fields.values():
-            value, bad, out, day = self._field_exprs(f)
-            typed[f.name] = value
-            if bad is not None:
+            if (bad := fields[f.name].bad) is not None:
                 checks.append((pl.col(f.name).is_not_null() & bad, "wrong_type", self._type_message(f)))
-            if out is not None:
-                range_checks.append(out)
-            if day is not None and f.name not in FORWARD_DATE_FIELDS:
-                future_checks.append(
-                    (
-                        day > today,
-                        "future_date",
-                        pl.format(
-                            f"field {f.name} {{}} is after the ingestion date {self._today}", pl.col(f.name)
-                        ),
-                    )
-                )
-        checks.extend(range_checks)
+        for fx in fields.values():
+            checks.extend((cond, "out_of_range", msg) for cond, msg in fx.ranges)
+        today = pl.lit(self._today)
         checks.append(
             (
                 ev_ok & (ev > today),
@@ -402,7 +397,10 @@ class RecordValidator:
                 pl.format(f"event_date {{}} is after the ingestion date {self._today}", ev_raw),
             )
         )
-        checks.extend(future_checks)
+        for n, fx in fields.items():
+            if fx.day is not None and n not in FORWARD_DATE_FIELDS:
+                later = pl.format(f"field {n} {{}} is after the ingestion date {self._today}", pl.col(n))
+                checks.append((pl.col(f"_d_{n}") > today, "future_date", later))
         if kind.listing and kind.polarity == "negative":
             b = pl.col("_birth")
             age = (ev.dt.year() - b.dt.year()) - (
@@ -415,56 +413,8 @@ class RecordValidator:
                     pl.format("the person is {} on the event date; under 18 cannot be listed", age),
                 )
             )
-
-        sub = self._first_failure(sub, checks)
-        bad_rows = sub.filter(pl.col("reason_code").is_not_null()).select(list(QUARANTINE_SCHEMA))
-        good = sub.filter(pl.col("reason_code").is_null())
-        return self._normalised(kind, good, typed, ev), bad_rows
-
-    def _field_exprs(
-        self, f: FieldSpec
-    ) -> tuple[pl.Expr, pl.Expr | None, tuple[pl.Expr, str, pl.Expr] | None, pl.Expr | None]:
-        """Typed value, 'cannot be read' test, range check and the date for the future test."""
-        c = pl.col(f.name)
-        if f.type in ("integer", "number"):
-            if f.type == "integer":
-                value = c.cast(pl.Int64, strict=False)
-                bad = ~c.str.contains(_INT_RE) | value.is_null()
-            else:
-                value = c.cast(pl.Float64, strict=False)
-                bad = value.is_null() | ~value.is_finite()
-            out_parts: list[tuple[pl.Expr, pl.Expr]] = []
-            if f.min is not None:
-                out_parts.append(
-                    (value < f.min, pl.format(f"field {f.name}: {{}} is below the minimum {_num(f.min)}", c))
-                )
-            if f.max is not None:
-                out_parts.append(
-                    (value > f.max, pl.format(f"field {f.name}: {{}} is above the maximum {_num(f.max)}", c))
-                )
-            if not out_parts:
-                return value, bad, None, None
-            cond = pl.any_horizontal([p[0] for p in out_parts])
-            msg: Any = pl.lit(None, pl.Utf8)
-            for test, text in reversed(out_parts):
-                msg = pl.when(test).then(text).otherwise(msg)
-            return value, bad, (cond, "out_of_range", msg), None
-        if f.type == "date":
-            value = c.str.to_date("%Y-%m-%d", strict=False)
-            return value, ~c.str.contains(_DATE_RE) | value.is_null(), None, value
-        if f.type == "month":
-            first = (c + "-01").str.to_date("%Y-%m-%d", strict=False)
-            return c, ~c.str.contains(_MONTH_RE) | first.is_null(), None, first
-        if f.type == "enum":
-            return c, ~c.is_in(list(f.values)), None, None
-        if f.type == "person_id":
-            return pl.col(f"_pkey_{f.name}"), None, None, None
-        # string
-        if f.max_length is None:
-            return c, None, None, None
-        length = c.str.len_chars()
-        text = pl.format(f"field {f.name}: {{}} characters, more than {f.max_length}", length)
-        return c, None, (length > f.max_length, "out_of_range", text), None
+        good, bad_rows = self._first_failure(sub, checks)
+        return self._normalised(kind, good), bad_rows
 
     @staticmethod
     def _type_message(f: FieldSpec) -> pl.Expr:
@@ -477,10 +427,7 @@ class RecordValidator:
         }[f.type]
         return pl.format(f"field {f.name}: '{{}}' {what}", _shown(f.name))
 
-    def _normalised(
-        self, kind: RecordKind, good: pl.DataFrame, typed: dict[str, pl.Expr], ev: pl.Expr
-    ) -> pl.DataFrame:
-        good = good.with_columns(ev.alias("_ev"), *[v.alias(f"_t_{n}") for n, v in typed.items()])
+    def _normalised(self, kind: RecordKind, good: pl.DataFrame) -> pl.DataFrame:
         # Severity and publicity end through the catalogue's own rules, once per distinct input.
         sev_field = kind.severity_field
         end_field = "end_date" if kind.listing and "end_date" in kind.fields else None
@@ -500,12 +447,15 @@ class RecordValidator:
         )
         good = good.join(combos, on=keys, how="left", nulls_equal=True)
 
+        # Canonical JSON (sorted keys, nulls left out), one fragment per field.
         names = sorted(kind.fields)
-        payload = _json_object(_json_pair(n, pl.col(f"_t_{n}")) for n in names)
-        content_names = sorted([*names, "event_date"])
+        good = good.with_columns(
+            [_json_pair(n, kind.fields[n], pl.col(f"_t_{n}")).alias(f"_j_{n}") for n in names]
+        )
+        ev_pair = pl.lit('"event_date":"') + pl.col("_ev").dt.to_string("%Y-%m-%d") + pl.lit('"')
+        payload = _json_object(pl.col(f"_j_{n}") for n in names)
         content = _json_object(
-            _json_pair(n, pl.col("_ev").dt.to_string("%Y-%m-%d") if n == "event_date" else pl.col(f"_t_{n}"))
-            for n in content_names
+            ev_pair if n == "event_date" else pl.col(f"_j_{n}") for n in sorted([*names, "event_date"])
         )
         parts = []
         for n in kind.natural_key:
@@ -541,3 +491,67 @@ class RecordValidator:
             refs.alias("person_refs"),
         )
         return out.cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+
+
+def _safe_text(values: Iterable[str]) -> bool:
+    """Text that needs no escaping inside a JSON string."""
+    return all(v.isprintable() and '"' not in v and "\\" not in v for v in values)
+
+
+def _json_pair(name: str, f: FieldSpec, value: pl.Expr) -> pl.Expr:
+    """``"name":value`` as canonical JSON text, or null when the value is null."""
+    key = pl.lit(f'"{name}":')
+    if f.type in ("integer", "number"):
+        text = key + value.cast(pl.Utf8)
+    elif f.type == "date":
+        text = key + pl.lit('"') + value.dt.to_string("%Y-%m-%d") + pl.lit('"')
+    elif f.type in ("month", "person_id") or (f.type == "enum" and _safe_text(f.values)):
+        text = key + pl.lit('"') + value + pl.lit('"')  # digits, dashes, hex or catalogue words
+    else:
+        text = pl.struct(value.alias(name)).struct.json_encode().str.slice(1).str.strip_suffix("}")
+    return pl.when(value.is_not_null()).then(text)
+
+
+@dataclass(frozen=True)
+class _FieldExprs:
+    """How one field is typed and checked. ``bad``, ``ranges`` and ``day`` read the typed column
+    ``_t_<name>`` (and ``_d_<name>``), which ``value`` (and ``day``) compute from the raw text."""
+
+    value: pl.Expr
+    bad: pl.Expr | None = None
+    ranges: tuple[tuple[pl.Expr, pl.Expr], ...] = ()
+    day: pl.Expr | None = None
+
+    @classmethod
+    def of(cls, f: FieldSpec) -> _FieldExprs:
+        c, t = pl.col(f.name), pl.col(f"_t_{f.name}")
+        if f.type in ("integer", "number"):
+            if f.type == "integer":
+                value = c.cast(pl.Int64, strict=False)
+                bad = ~c.str.contains(_INT_RE) | t.is_null()
+            else:
+                value = c.cast(pl.Float64, strict=False)
+                bad = t.is_null() | ~t.is_finite()
+            ranges = []
+            if f.min is not None:
+                msg = pl.format(f"field {f.name}: {{}} is below the minimum {_num(f.min)}", c)
+                ranges.append((t < f.min, msg))
+            if f.max is not None:
+                msg = pl.format(f"field {f.name}: {{}} is above the maximum {_num(f.max)}", c)
+                ranges.append((t > f.max, msg))
+            return cls(value, bad, tuple(ranges))
+        if f.type == "date":
+            value = c.str.to_date("%Y-%m-%d", strict=False)
+            return cls(value, ~c.str.contains(_DATE_RE) | t.is_null(), day=value)
+        if f.type == "month":
+            day = (c + "-01").str.to_date("%Y-%m-%d", strict=False)
+            return cls(c, ~c.str.contains(_MONTH_RE) | pl.col(f"_d_{f.name}").is_null(), day=day)
+        if f.type == "enum":
+            return cls(c, ~c.is_in(list(f.values)))
+        if f.type == "person_id":
+            return cls(pl.col(f"_pkey_{f.name}"))
+        if f.max_length is None:
+            return cls(c)
+        length = c.str.len_chars()
+        msg = pl.format(f"field {f.name}: {{}} characters, more than {f.max_length}", length)
+        return cls(c, ranges=((length > f.max_length, msg),))

@@ -112,13 +112,14 @@ def _read_csv(data: bytes, encoding: str | None) -> RawRows:
         if frame is not None:
             frame = frame.rename({c: c.strip() for c in frame.columns})
             _check_header(frame.columns)
-            # A quoted value spanning lines moves every later row down by its newlines.
-            newlines = pl.sum_horizontal(
-                [pl.col(c).str.count_matches("\n").fill_null(0) for c in frame.columns]
-            )
-            frame = frame.with_columns(
-                (pl.int_range(pl.len()) + 2 + newlines.cum_sum() - newlines).cast(pl.Int64).alias(LINE)
-            )
+            line = pl.int_range(pl.len(), dtype=pl.Int64) + 2
+            if b'"' in body:
+                # A quoted value spanning lines moves every later row down by its newlines.
+                newlines = pl.sum_horizontal(
+                    [pl.col(c).str.count_matches("\n").fill_null(0) for c in frame.columns]
+                )
+                line = line + newlines.cum_sum() - newlines
+            frame = frame.with_columns(line.cast(pl.Int64).alias(LINE))
             return RawRows(frame, "csv", enc)
     return _read_csv_slow(text, enc)
 
