@@ -12,7 +12,12 @@ __all__ = ["make_engine", "make_sessionmaker"]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and its folder created."""
+    """Create an engine; SQLite gets WAL, foreign keys and its folder created.
+
+    Bound parameters are never shown in errors or logs (they can hold pseudonymised identifiers
+    and personal data).
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
