@@ -8,7 +8,11 @@ import typer
 
 from scoring.settings import get_settings
 
-app = typer.Typer(help="Public credit-score and incentive service.", no_args_is_help=True)
+app = typer.Typer(
+    help="Public credit-score and incentive service.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold personal data
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
