@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection
 
 from scoring.db.tables import IngestBatch, QuarantinedRow, Record, Subject, SubjectLink
@@ -172,7 +173,8 @@ def insert_frame(
         raw = conn.connection.driver_connection
         assert raw is not None
         sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)"
-        with raw.cursor() as cur, cur.copy(sql) as copy:
+        # A writer thread sends while the next chunk is formatted.
+        with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
             for chunk in frame.iter_slices(_CHUNK):
                 buf = io.BytesIO()
                 chunk.write_csv(buf, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.6f")

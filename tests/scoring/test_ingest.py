@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +305,20 @@ def test_same_file_twice_changes_nothing(engine: sa.Engine, vault: IdentityVault
     assert outcome(again) == outcome(third) == outcome(first) == (2, 1, 0, 0, 1)
     assert again.batch_id == first.batch_id and again.source_name == "a.csv"
     assert again.quarantine_by_reason == first.quarantine_by_reason == {"wrong_type": 1}
+
+
+def test_concurrent_batches_take_turns(engine: sa.Engine, vault: IdentityVault, tmp_path: Path) -> None:
+    feb, mar = [*SIC[:4], "2024-02", *SIC[5:]], [*SIC[:4], "2024-03", *SIC[5:]]
+    a = write_csv(tmp_path / "a.csv", SIC_HEADER, [SIC, feb])
+    b = write_csv(tmp_path / "b.csv", SIC_HEADER, [SIC, mar])
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda p: run(engine, vault, p), [a, b]))
+    # Whichever went second found the shared record stored by the first.
+    assert sorted(outcome(r) for r in results) == [(2, 1, 1, 0, 0), (2, 2, 0, 0, 0)]
+    assert counts(engine) == {
+        "subjects": 1, "subject_links": 0, "ingest_batches": 2, "records": 3, "record_events": 0,
+        "quarantined_rows": 0,
+    }  # fmt: skip
 
 
 def test_gb18030_csv_with_chinese_text(engine: sa.Engine, vault: IdentityVault, tmp_path: Path) -> None:
