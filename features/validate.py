@@ -26,13 +26,14 @@ Columns are vectorised polars expressions; identifiers are parsed once per disti
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from features.catalogue import COMMON_COLUMNS, Catalogue, FieldSpec, RecordKind
+from features.fieldtypes import DATE_RE, FieldExprs, json_object, json_pair
 from features.ids import IdentifierError, PersonId, parse_org_code, parse_person_id
 
 __all__ = [
@@ -77,9 +78,6 @@ QUARANTINE_SCHEMA: dict[str, Any] = {
     "department": pl.Utf8,
 }
 
-_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
-_MONTH_RE = r"^\d{4}-\d{2}$"
-_INT_RE = r"^[+-]?\d+$"
 _SHOW = 40  # characters of a bad value shown in a message
 
 
@@ -120,18 +118,8 @@ def normalise_rows(rows: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(pl.col(LINE).cast(pl.Int64))
 
 
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
 def _shown(col: str) -> pl.Expr:
     return pl.col(col).str.slice(0, _SHOW)
-
-
-def _json_object(pairs: Iterable[pl.Expr]) -> pl.Expr:
-    return pl.concat_str(
-        [pl.lit("{"), pl.concat_str(list(pairs), separator=",", ignore_nulls=True), pl.lit("}")]
-    )
 
 
 class RecordValidator:
@@ -332,7 +320,7 @@ class RecordValidator:
         for f in person_fields:
             sub = sub.join(self._person_table(f.name, sub[f.name].unique()), on=f.name, how="left")
         # Typed values once, as columns; the checks below read them.
-        fields = {f.name: _FieldExprs.of(f) for f in kind.fields.values()}
+        fields = {f.name: FieldExprs.of(f) for f in kind.fields.values()}
         ev_raw = pl.col("event_date")
         sub = sub.with_columns(
             ev_raw.str.to_date("%Y-%m-%d", strict=False).alias("_ev"),
@@ -376,7 +364,7 @@ class RecordValidator:
             )
         )
         ev = pl.col("_ev")
-        ev_ok = ev_raw.str.contains(_DATE_RE) & ev.is_not_null()
+        ev_ok = ev_raw.str.contains(DATE_RE) & ev.is_not_null()
         checks.append(
             (
                 ev_raw.is_not_null() & ~ev_ok,
@@ -450,11 +438,11 @@ class RecordValidator:
         # Canonical JSON (sorted keys, nulls left out), one fragment per field.
         names = sorted(kind.fields)
         good = good.with_columns(
-            [_json_pair(n, kind.fields[n], pl.col(f"_t_{n}")).alias(f"_j_{n}") for n in names]
+            [json_pair(n, kind.fields[n], pl.col(f"_t_{n}")).alias(f"_j_{n}") for n in names]
         )
         ev_pair = pl.lit('"event_date":"') + pl.col("_ev").dt.to_string("%Y-%m-%d") + pl.lit('"')
-        payload = _json_object(pl.col(f"_j_{n}") for n in names)
-        content = _json_object(
+        payload = json_object(pl.col(f"_j_{n}") for n in names)
+        content = json_object(
             ev_pair if n == "event_date" else pl.col(f"_j_{n}") for n in sorted([*names, "event_date"])
         )
         parts = []
@@ -491,67 +479,3 @@ class RecordValidator:
             refs.alias("person_refs"),
         )
         return out.cast(RECORD_SCHEMA)  # type: ignore[arg-type]
-
-
-def _safe_text(values: Iterable[str]) -> bool:
-    """Text that needs no escaping inside a JSON string."""
-    return all(v.isprintable() and '"' not in v and "\\" not in v for v in values)
-
-
-def _json_pair(name: str, f: FieldSpec, value: pl.Expr) -> pl.Expr:
-    """``"name":value`` as canonical JSON text, or null when the value is null."""
-    key = pl.lit(f'"{name}":')
-    if f.type in ("integer", "number"):
-        text = key + value.cast(pl.Utf8)
-    elif f.type == "date":
-        text = key + pl.lit('"') + value.dt.to_string("%Y-%m-%d") + pl.lit('"')
-    elif f.type in ("month", "person_id") or (f.type == "enum" and _safe_text(f.values)):
-        text = key + pl.lit('"') + value + pl.lit('"')  # digits, dashes, hex or catalogue words
-    else:
-        text = pl.struct(value.alias(name)).struct.json_encode().str.slice(1).str.strip_suffix("}")
-    return pl.when(value.is_not_null()).then(text)
-
-
-@dataclass(frozen=True)
-class _FieldExprs:
-    """How one field is typed and checked. ``bad``, ``ranges`` and ``day`` read the typed column
-    ``_t_<name>`` (and ``_d_<name>``), which ``value`` (and ``day``) compute from the raw text."""
-
-    value: pl.Expr
-    bad: pl.Expr | None = None
-    ranges: tuple[tuple[pl.Expr, pl.Expr], ...] = ()
-    day: pl.Expr | None = None
-
-    @classmethod
-    def of(cls, f: FieldSpec) -> _FieldExprs:
-        c, t = pl.col(f.name), pl.col(f"_t_{f.name}")
-        if f.type in ("integer", "number"):
-            if f.type == "integer":
-                value = c.cast(pl.Int64, strict=False)
-                bad = ~c.str.contains(_INT_RE) | t.is_null()
-            else:
-                value = c.cast(pl.Float64, strict=False)
-                bad = t.is_null() | ~t.is_finite()
-            ranges = []
-            if f.min is not None:
-                msg = pl.format(f"field {f.name}: {{}} is below the minimum {_num(f.min)}", c)
-                ranges.append((t < f.min, msg))
-            if f.max is not None:
-                msg = pl.format(f"field {f.name}: {{}} is above the maximum {_num(f.max)}", c)
-                ranges.append((t > f.max, msg))
-            return cls(value, bad, tuple(ranges))
-        if f.type == "date":
-            value = c.str.to_date("%Y-%m-%d", strict=False)
-            return cls(value, ~c.str.contains(_DATE_RE) | t.is_null(), day=value)
-        if f.type == "month":
-            day = (c + "-01").str.to_date("%Y-%m-%d", strict=False)
-            return cls(c, ~c.str.contains(_MONTH_RE) | pl.col(f"_d_{f.name}").is_null(), day=day)
-        if f.type == "enum":
-            return cls(c, ~c.is_in(list(f.values)))
-        if f.type == "person_id":
-            return cls(pl.col(f"_pkey_{f.name}"))
-        if f.max_length is None:
-            return cls(c)
-        length = c.str.len_chars()
-        msg = pl.format(f"field {f.name}: {{}} characters, more than {f.max_length}", length)
-        return cls(c, ranges=((length > f.max_length, msg),))

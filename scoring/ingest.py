@@ -39,6 +39,7 @@ from features.catalogue import Catalogue
 from features.ids import parse_person_id
 from features.validate import LINE, RecordValidator
 from scoring.db import ingest_repository as repo
+from scoring.dedup import classify, with_identity
 from scoring.identity import IdentityVault
 from scoring.ingest_read import RawRows, ReadError, file_format, read_rows
 
@@ -93,11 +94,6 @@ class BatchResult:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _blake(values: list[str]) -> list[str]:
-    b2 = hashlib.blake2b
-    return [b2(v.encode(), digest_size=16).hexdigest() for v in values]
 
 
 def _stored(row: Mapping[str, Any], counts: Mapping[str, int]) -> BatchResult:
@@ -190,7 +186,7 @@ def ingest_file(
     report("validating", 0, raw.rows_read)
     validator = RecordValidator(catalogue, now=now, person_key=vault.lookup_key)
     result = validator.validate(raw.frame)
-    rec = _with_keys(result.records, vault)
+    rec = with_identity(result.records, vault)
 
     with engine.begin() as conn:
         repo.lock_ingestion(conn)
@@ -220,7 +216,7 @@ def ingest_file(
         existing = repo.subject_ids(conn, rec["subject_key"].unique().to_list())
         known_uids = rec.filter(pl.col("subject_key").is_in(list(existing)))["record_uid"].unique()
         stored = repo.latest_versions(conn, known_uids.to_list())
-        rec, conflicts = _classify(rec, stored)
+        rec, conflicts = classify(rec, stored)
         kept = rec.filter(pl.col("_outcome").is_in(["accepted", "correction"]))
         ids = _create_subjects(conn, kept, existing, vault, now)
         pks = pl.DataFrame({"subject_key": list(ids), "subject_pk": list(ids.values())})
@@ -279,77 +275,6 @@ def ingest_file(
         quarantine_by_reason=dict(sorted(by_reason.items())),
         **summary,
     )
-
-
-def _with_keys(rec: pl.DataFrame, vault: IdentityVault) -> pl.DataFrame:
-    """Add subject_key (HMAC of a person's number, an organisation's code), record_uid, content_hash."""
-    persons = rec.filter(pl.col("subject_type") == "person")["subject_id"].unique().to_list()
-    keys = pl.DataFrame(
-        {"subject_id": persons, "_pkey": [vault.lookup_key(n) for n in persons]},
-        schema={"subject_id": pl.Utf8, "_pkey": pl.Utf8},
-    )
-    rec = rec.join(keys, on="subject_id", how="left").with_columns(
-        pl.when(pl.col("subject_type") == "person")
-        .then(pl.col("_pkey"))
-        .otherwise(pl.col("subject_id"))
-        .alias("subject_key")
-    )
-    uid_text = rec.select(pl.concat_str(["kind", "subject_key", "natural_key"], separator="|")).to_series()
-    return rec.drop("_pkey").with_columns(
-        pl.Series("record_uid", _blake(uid_text.to_list()), dtype=pl.Utf8),
-        pl.Series("content_hash", _blake(rec["content"].to_list()), dtype=pl.Utf8),
-    )
-
-
-def _classify(rec: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
-    """Set ``_outcome`` and ``_version`` of every valid row; conflicts leave as quarantine rows."""
-    rec = rec.with_columns(pl.len().over("record_uid").alias("_n"))
-    in_store = pl.col("record_uid").is_in(stored["record_uid"].to_list())
-    simple = rec.filter((pl.col("_n") == 1) & ~in_store).with_columns(
-        pl.lit("accepted").alias("_outcome"), pl.lit(1, pl.Int64).alias("_version")
-    )
-    rest = rec.filter(~((pl.col("_n") == 1) & ~in_store))
-    conflicts: list[dict[str, Any]] = []
-    if rest.height:
-        state: dict[str, tuple[int, str, str]] = {
-            u: (int(v), h, d)
-            for u, v, h, d in stored.select("record_uid", "version", "content_hash", "department").iter_rows()
-        }
-        outcomes: list[str] = []
-        versions: list[int | None] = []
-        for line, uid, chash, dept in rest.select(
-            LINE, "record_uid", "content_hash", "department"
-        ).iter_rows():
-            prev = state.get(uid)
-            if prev is None:
-                state[uid] = (1, chash, dept)
-                outcomes.append("accepted")
-                versions.append(1)
-            elif prev[1] == chash:
-                outcomes.append("duplicate")
-                versions.append(None)
-            elif prev[2] == dept:
-                state[uid] = (prev[0] + 1, chash, dept)
-                outcomes.append("correction")
-                versions.append(prev[0] + 1)
-            else:
-                outcomes.append("conflict")
-                versions.append(None)
-                conflicts.append(
-                    {
-                        LINE: line,
-                        "reason_code": "conflict",
-                        "message": (
-                            f"same record as version {prev[0]} from department {prev[2]}"
-                            f" with different content, sent by department {dept}"
-                        ),
-                    }
-                )
-        rest = rest.with_columns(
-            pl.Series("_outcome", outcomes, dtype=pl.Utf8), pl.Series("_version", versions, dtype=pl.Int64)
-        )
-        simple = pl.concat([simple, rest]).sort(LINE)
-    return simple, conflicts
 
 
 def _create_subjects(
