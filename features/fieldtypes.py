@@ -8,6 +8,7 @@ build canonical JSON (sorted keys, nulls left out) from typed columns without en
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,11 +16,35 @@ import polars as pl
 
 from features.catalogue import FieldSpec
 
-__all__ = ["DATE_RE", "INT_RE", "MONTH_RE", "FieldExprs", "json_object", "json_pair"]
+__all__ = [
+    "DATE_RE",
+    "INT_RE",
+    "MONTH_RE",
+    "FieldExprs",
+    "json_object",
+    "json_pair",
+    "mask_id_numbers",
+    "shown",
+]
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 MONTH_RE = r"^\d{4}-\d{2}$"
 INT_RE = r"^[+-]?\d+$"
+SHOW = 40  # characters of a bad value shown in a message
+# Anything shaped like a resident identity number, wherever it turns up (a shifted column, say).
+_ID_LIKE = r"(\d{4})\d{10}(\d{3}[\dXx])"
+_ID_MASK = "${1}**********${2}"
+
+
+def mask_id_numbers(text: str) -> str:
+    """Mask identity-number-shaped parts of a text as ``3201**********123X``."""
+    return re.sub(_ID_LIKE, r"\1**********\2", text)
+
+
+def shown(col: str | pl.Expr) -> pl.Expr:
+    """A raw value as a message may show it: shortened, identity numbers masked."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    return expr.str.replace_all(_ID_LIKE, _ID_MASK).str.slice(0, SHOW)
 
 
 def _num(v: float) -> str:
@@ -74,10 +99,10 @@ class FieldExprs:
                 bad = t.is_null() | ~t.is_finite()
             ranges = []
             if f.min is not None:
-                msg = pl.format(f"field {f.name}: {{}} is below the minimum {_num(f.min)}", c)
+                msg = pl.format(f"field {f.name}: {{}} is below the minimum {_num(f.min)}", shown(c))
                 ranges.append((t < f.min, msg))
             if f.max is not None:
-                msg = pl.format(f"field {f.name}: {{}} is above the maximum {_num(f.max)}", c)
+                msg = pl.format(f"field {f.name}: {{}} is above the maximum {_num(f.max)}", shown(c))
                 ranges.append((t > f.max, msg))
             return cls(value, bad, tuple(ranges))
         if f.type == "date":

@@ -33,7 +33,15 @@ from typing import Any
 import polars as pl
 
 from features.catalogue import COMMON_COLUMNS, Catalogue, FieldSpec, RecordKind
-from features.fieldtypes import DATE_RE, FieldExprs, json_object, json_pair
+from features.fieldtypes import (
+    DATE_RE,
+    SHOW,
+    FieldExprs,
+    json_object,
+    json_pair,
+    mask_id_numbers,
+    shown,
+)
 from features.ids import IdentifierError, PersonId, parse_org_code, parse_person_id
 
 __all__ = [
@@ -78,8 +86,6 @@ QUARANTINE_SCHEMA: dict[str, Any] = {
     "department": pl.Utf8,
 }
 
-_SHOW = 40  # characters of a bad value shown in a message
-
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -116,10 +122,6 @@ def normalise_rows(rows: pl.DataFrame) -> pl.DataFrame:
     if missing:
         out = out.with_columns([pl.lit(None, pl.Utf8).alias(c) for c in missing])
     return out.with_columns(pl.col(LINE).cast(pl.Int64))
-
-
-def _shown(col: str) -> pl.Expr:
-    return pl.col(col).str.slice(0, _SHOW)
 
 
 class RecordValidator:
@@ -277,11 +279,15 @@ class RecordValidator:
             checks.append((pl.lit(True), "missing_field", pl.lit("kind is empty")))
         elif (cat := self.catalogue.forbidden_category(str(code))) is not None:
             checks.append(
-                (pl.lit(True), "forbidden_data", pl.lit(f"kind {code} names forbidden data ({cat})"))
+                (
+                    pl.lit(True),
+                    "forbidden_data",
+                    pl.lit(f"kind {mask_id_numbers(str(code))[:SHOW]} names forbidden data ({cat})"),
+                )
             )
         else:
-            shown = str(code)[:_SHOW]
-            checks.append((pl.lit(True), "unknown_kind", pl.lit(f"kind '{shown}' is not in the catalogue")))
+            text = mask_id_numbers(str(code))[:SHOW]
+            checks.append((pl.lit(True), "unknown_kind", pl.lit(f"kind '{text}' is not in the catalogue")))
         return self._first_failure(sub, checks)[1]
 
     @staticmethod
@@ -337,7 +343,7 @@ class RecordValidator:
                 "department_not_allowed",
                 pl.when(dept.is_in(known))
                 .then(pl.format("department {} does not report kind {}", dept, pl.lit(kind.code)))
-                .otherwise(pl.format("unknown department '{}'", dept.str.slice(0, _SHOW))),
+                .otherwise(pl.format("unknown department '{}'", shown(dept))),
             )
         )
         for c in ("subject_id", "event_date", "department"):
@@ -369,7 +375,7 @@ class RecordValidator:
             (
                 ev_raw.is_not_null() & ~ev_ok,
                 "wrong_type",
-                pl.format("event_date: '{}' is not a date (YYYY-MM-DD)", _shown("event_date")),
+                pl.format("event_date: '{}' is not a date (YYYY-MM-DD)", shown("event_date")),
             )
         )
         for f in kind.fields.values():
@@ -413,7 +419,7 @@ class RecordValidator:
             "month": "is not a month (YYYY-MM)",
             "enum": "is not one of " + ", ".join(f.values),
         }[f.type]
-        return pl.format(f"field {f.name}: '{{}}' {what}", _shown(f.name))
+        return pl.format(f"field {f.name}: '{{}}' {what}", shown(f.name))
 
     def _normalised(self, kind: RecordKind, good: pl.DataFrame) -> pl.DataFrame:
         # Severity and publicity end through the catalogue's own rules, once per distinct input.

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from features.catalogue import Catalogue
+from features.fieldtypes import mask_id_numbers
 from features.ids import parse_person_id
 from features.validate import LINE, RecordValidator
 from scoring.db import ingest_repository as repo
@@ -165,7 +166,7 @@ def ingest_file(
     """Ingest one file as one batch (one transaction). ``now`` (naive UTC) is the ingestion time."""
     path = Path(path)
     report: Progress = progress or (lambda _phase, _done, _total: None)
-    name = (source_name or path.name)[:300]
+    name = mask_id_numbers(source_name or path.name)[:300]
     fmt = file_format(path.name)
     if fmt is None:
         raise UnsupportedFile(f"{name}: not a .csv, .jsonl or .parquet file")
@@ -199,9 +200,9 @@ def ingest_file(
                 "source_name": name,
                 "file_sha256": sha,
                 "file_format": raw.file_format,
-                "encoding": raw.encoding,
+                "encoding": raw.encoding[:16] if raw.encoding else None,
                 "channel": "file",
-                "department": str(depts[0]).strip()[:48] if len(depts) == 1 else None,
+                "department": mask_id_numbers(str(depts[0]).strip())[:48] if len(depts) == 1 else None,
                 "rows_read": raw.rows_read,
                 "accepted": 0,
                 "duplicate": 0,
@@ -390,7 +391,7 @@ def _quarantined(
         "line_no": int(row[LINE]),
         "reason_code": reason["reason_code"],
         "message": reason["message"],
-        "kind": str(kind).strip()[:48] if kind else None,
-        "department": str(dept).strip()[:48] if dept else None,
+        "kind": mask_id_numbers(str(kind).strip())[:48] if kind else None,
+        "department": mask_id_numbers(str(dept).strip())[:48] if dept else None,
         "raw_cipher": vault.encrypt(json.dumps(clean, ensure_ascii=False)),
     }

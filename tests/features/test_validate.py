@@ -252,6 +252,22 @@ def test_first_failing_check_wins(row: dict[str, Any], code: str) -> None:
     assert reasons(validate(row))[0][1] == code
 
 
+def test_identity_numbers_in_the_wrong_column_are_masked_in_messages() -> None:
+    masked = ADULT[:4] + "*" * 10 + ADULT[-4:]
+    result = validate(
+        {**SIC, "amount": ADULT},  # a column shift: the number lands in amount
+        {**SIC, "event_date": ADULT},
+        {**SIC, "kind": ADULT},
+        {**SIC, "department": "x" + ADULT},
+    )
+    assert reasons(result) == [
+        (2, "out_of_range", f"field amount: {masked} is above the maximum 50000"),
+        (3, "wrong_type", f"event_date: '{masked}' is not a date (YYYY-MM-DD)"),
+        (4, "unknown_kind", f"kind '{masked}' is not in the catalogue"),
+        (5, "department_not_allowed", f"unknown department 'x{masked}'"),
+    ]
+
+
 def test_empty_values_of_other_columns_are_fine() -> None:
     result = validate({**SIC, "colour": "", "religion": " ", "doc_no": None})
     assert reasons(result) == []

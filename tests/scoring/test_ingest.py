@@ -228,9 +228,18 @@ def test_identity_numbers_never_stored_in_clear(
          "fine_low"],
         ["administrative_penalty", P2[:-1] + "Y", "2025-05-01", "public_security", "", "", "", "", "", "200",
          "GA-2", "fine_low"],
+        # shifted columns: numbers where other values belong
+        ["administrative_penalty", P2, "2025-05-01", "public_security", "", "", "", "", "", rep, "GA-3",
+         "fine_low"],
+        [rep, P2, "2025-05-01", "public_security", "", "", "", "", "", "", "", ""],
     ]  # fmt: skip
     r = run(engine, vault, write_csv(tmp_path / "ids.csv", header, rows))
-    assert outcome(r) == (3, 2, 0, 0, 1)
+    assert outcome(r) == (5, 2, 0, 0, 3)
+    masked = rep[:4] + "*" * 10 + rep[-4:]
+    assert select(engine, "SELECT line_no, message, kind FROM quarantined_rows ORDER BY line_no")[1:] == [
+        (5, f"field amount: '{masked}' is not a number", "administrative_penalty"),  # it ends in X
+        (6, f"kind '{masked}' is not in the catalogue", masked),
+    ]
     dump = []
     with engine.connect() as c:
         for table in Base.metadata.sorted_tables:
