@@ -221,8 +221,7 @@ def ingest_file(
         kept = rec.filter(pl.col("_outcome").is_in(["accepted", "correction"]))
         ids = _create_subjects(conn, kept, existing, vault, now)
         pks = pl.DataFrame({"subject_key": list(ids), "subject_pk": list(ids.values())})
-        # In record_uid order: both indexes on record_uid then fill page by page.
-        records = kept.join(pks, on="subject_key", how="left").sort("record_uid", "_version")
+        records = kept.join(pks, on="subject_key", how="left")
         repo.insert_frame(
             conn,
             repo.records,
@@ -243,6 +242,8 @@ def ingest_file(
                 "outcome",
                 "payload",
             ),
+            # In record_uid order: both indexes on record_uid then fill page by page.
+            order=records.select(pl.arg_sort_by("record_uid", "_version")).to_series(),
             progress=lambda done: report("inserting", done, total),
         )
         _register_organisations(conn, kept, ids, now)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import polars as pl
@@ -163,19 +163,34 @@ def insert_frame(
     table: sa.Table,
     frame: pl.DataFrame,
     *,
+    order: pl.Series | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Bulk insert; the frame's columns name the table's columns."""
+    """Bulk insert; the frame's columns name the table's columns. ``order``: row indices to insert
+    in (gathered chunk by chunk, so ordering overlaps with the database's work)."""
     if frame.is_empty():
         return
+    if not _is_pg(conn):
+        # The Core insert statement, executed as the driver's executemany over plain tuples, dates
+        # already in the text form SQLAlchemy stores on SQLite (its per-value processing costs
+        # more than the insert itself).
+        frame = frame.with_columns(
+            [pl.col(c).dt.to_string(_SQLITE_DATE) for c, t in frame.schema.items() if t == pl.Date]
+            + [pl.col(c).dt.to_string(_SQLITE_DATETIME) for c, t in frame.schema.items() if t == pl.Datetime]
+        )
     done = 0
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for start in range(0, frame.height, _CHUNK):
+            yield frame[start : start + _CHUNK] if order is None else frame[order[start : start + _CHUNK]]
+
     if _is_pg(conn):
         raw = conn.connection.driver_connection
         assert raw is not None
         sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)"
-        # A writer thread sends while the next chunk is formatted.
+        # A writer thread sends while the next chunk is gathered and formatted.
         with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
-            for chunk in frame.iter_slices(_CHUNK):
+            for chunk in chunks():
                 buf = io.BytesIO()
                 chunk.write_csv(buf, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.6f")
                 copy.write(buf.getvalue())
@@ -183,15 +198,8 @@ def insert_frame(
                 if progress:
                     progress(done)
         return
-    # SQLite: the Core insert statement, executed as the driver's executemany over plain tuples,
-    # dates already in the text form SQLAlchemy stores on SQLite (its per-value processing would
-    # cost more than the insert itself).
     sql = str(sa.insert(table).compile(dialect=conn.dialect, column_keys=frame.columns))
-    frame = frame.with_columns(
-        [pl.col(c).dt.to_string(_SQLITE_DATE) for c, t in frame.schema.items() if t == pl.Date]
-        + [pl.col(c).dt.to_string(_SQLITE_DATETIME) for c, t in frame.schema.items() if t == pl.Datetime]
-    )
-    for chunk in frame.iter_slices(_CHUNK):
+    for chunk in chunks():
         conn.exec_driver_sql(sql, chunk.rows())
         done += chunk.height
         if progress:
