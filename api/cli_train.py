@@ -4,12 +4,15 @@ One command, several data sources ("modes"); exactly one must be chosen:
 
 * ``--csv FILE --target COLUMN --bad VALUE`` — bring your own labelled table
   (:mod:`experiments.byod`): repeated stratified CV of the scorecard and LightGBM.
-* the synthetic city (``--subject person|enterprise --model scorecard|lgbm --as-of DATE``) — to be
-  added next to the CSV mode in :func:`train`.
+* the records store (``--subject person|enterprise --model scorecard|lgbm --as-of DATE``):
+  :mod:`experiments.train` — out-of-time validation, MLflow run, registered version, model card.
+
+``credit models list`` and ``credit models promote`` manage the registered versions.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -62,15 +65,89 @@ def train(
             "--out", help="Also fit calibrated models on all rows; write a serving bundle per family here."
         ),
     ] = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Store mode: person or enterprise.")
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="Store mode: scorecard or lgbm.")] = "lgbm",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Store mode: validation (out-of-time) as-of date, YYYY-MM-DD."),
+    ] = None,
+    train_as_of: Annotated[
+        str | None,
+        typer.Option("--train-as-of", help="Store mode: training as-of date (default as-of − 12 months)."),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth", help="Store mode: synthetic-city truth folder, for the oracle AUC.", file_okay=False
+        ),
+    ] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who trains (recorded with the version).")] = "cli",
 ) -> None:
-    """Train and cross-validate both model families, print AUC, KS and Gini."""
+    """Train models: on a CSV (cross-validated comparison) or on the records store (registered)."""
+    if csv is not None and subject is not None:
+        raise _usage_error("choose one data source: --csv or --subject")
     if csv is not None:
         if target is None or bad is None:
             raise _usage_error("--csv needs --target COLUMN and --bad VALUE")
         _train_csv(csv, target, bad, repeats, folds, seed, _parse_monotone(monotone or []), out)
         return
-    # Synthetic-city mode (--subject/--model/--as-of) is dispatched here once it exists.
-    raise _usage_error("choose a data source: --csv FILE --target COLUMN --bad VALUE")
+    if subject is not None:
+        if as_of is None:
+            raise _usage_error("--subject needs --as-of DATE")
+        _train_store(
+            subject, model, _date(as_of), None if train_as_of is None else _date(train_as_of), truth, actor
+        )
+        return
+    raise _usage_error(
+        "choose a data source: --csv FILE --target COLUMN --bad VALUE,"
+        " or --subject person|enterprise --as-of DATE"
+    )
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _usage_error(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _train_store(
+    subject: str, family: str, as_of: dt.date, train_as_of: dt.date | None, truth: Path | None, actor: str
+) -> None:
+    from experiments.train import train as train_flow
+    from scoring.settings import get_settings
+
+    console = Console()
+    try:
+        result = train_flow(
+            get_settings(),
+            subject=subject,
+            family=family,
+            as_of=as_of,
+            train_as_of=train_as_of,
+            truth_dir=truth,
+            actor=actor,
+            progress=lambda m: console.print(f"[dim]{m}[/dim]"),
+        )
+    except ValueError as exc:
+        raise _usage_error(str(exc)) from exc
+    m = result.metrics
+    table = Table(title=f"{subject} {family}: registered version {result.version} ({result.alias})")
+    table.add_column("metric")
+    table.add_column("development", justify="right")
+    table.add_column("out of time", justify="right")
+    for key in ("auc", "ks", "gini", "brier", "ece", "bad_rate", "n"):
+        table.add_row(key, f"{m[f'dev_{key}']:.4f}", f"{m[f'oot_{key}']:.4f}")
+    console.print(table)
+    console.print(f"score PSI development→validation: {m['score_psi']:.4f}")
+    if "oracle_auc" in m:
+        console.print(
+            f"oracle AUC {m['oracle_auc']:.4f}; model/oracle = {m['auc_ratio_to_oracle']:.4f}"
+            f" (model AUC on the same rows {m['oot_auc_on_truth_rows']:.4f})"
+        )
+    console.print(f"model card: {result.card_path}")
 
 
 def _train_csv(
@@ -120,3 +197,64 @@ def _train_csv(
     console.print(table)
     for family, path in result.bundles.items():
         console.print(f"bundle {family}: {path}")
+
+
+models_app = typer.Typer(help="Registered models: versions, aliases, promotion.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered versions with their aliases and out-of-time metrics."""
+    from experiments.tracking import REGISTERED_MODELS, client
+    from scoring.settings import get_settings
+
+    c = client(get_settings())
+    table = Table(title="Registered models")
+    for column in ("model", "version", "aliases", "family", "OOT AUC", "OOT ECE", "promotion"):
+        table.add_column(column)
+    for name in REGISTERED_MODELS.values():
+        try:
+            versions = c.search_model_versions(f"name='{name}'")
+        except Exception:  # no such registered model yet
+            continue
+        for v in sorted(versions, key=lambda v: int(v.version)):
+            t = v.tags
+            table.add_row(
+                name,
+                str(v.version),
+                ", ".join(v.aliases),
+                t.get("family", ""),
+                t.get("oot_auc", "")[:6],
+                t.get("oot_ece", "")[:6],
+                t.get("promotion", ""),
+            )
+    Console().print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    subject: Annotated[str, typer.Option("--subject", help="person or enterprise")],
+    actor: Annotated[str, typer.Option("--actor", help="Who decides (recorded).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+) -> None:
+    """Make the challenger champion if it is not worse out of time and passes the fairness gate."""
+    from experiments.promotion import promote
+    from scoring.settings import get_settings
+
+    try:
+        outcome = promote(get_settings(), subject, actor=actor, reason=reason)
+    except (LookupError, ValueError) as exc:
+        raise _usage_error(str(exc)) from exc
+    ch, cv = outcome.champion_eval, outcome.challenger_eval
+    typer.echo(
+        f"challenger v{outcome.challenger}: AUC {cv.auc:.4f}, ECE {cv.ece:.4f}"
+        + ("" if ch is None else f"; champion v{outcome.champion}: AUC {ch.auc:.4f}, ECE {ch.ece:.4f}")
+    )
+    if outcome.decision.accepted:
+        typer.echo(f"promoted: v{outcome.challenger} is now champion")
+        return
+    typer.echo("refused:")
+    for r in outcome.decision.reasons:
+        typer.echo(f"  - {r}")
+    raise typer.Exit(code=1)

@@ -25,6 +25,7 @@ import pandas as pd
 from models.bundle import ServingBundle
 from models.fairness import FairnessPolicy, GateResult, fairness_gate, group_report
 from models.metrics import auc, brier, expected_calibration_error, ks
+from scoring.settings import Settings
 
 __all__ = [
     "Evaluation",
@@ -125,3 +126,90 @@ def decide(
         reasons.extend(f"fairness gate failed: {r}" for r in gate.reasons)
         del feature
     return PromotionDecision(accepted=not reasons, reasons=tuple(reasons))
+
+
+@dataclass(frozen=True)
+class PromotionOutcome:
+    subject: str
+    champion: str | None
+    challenger: str
+    decision: PromotionDecision
+    champion_eval: Evaluation | None
+    challenger_eval: Evaluation
+
+
+def promote(settings: Settings, subject: str, *, actor: str, reason: str) -> PromotionOutcome:
+    """Decide whether the challenger replaces the champion; record the decision either way.
+
+    Both versions are scored on the challenger's out-of-time validation set (logged with its
+    run), so they are compared on the same people at the same date.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import mlflow.artifacts
+
+    from experiments.registry import CHALLENGER, CHAMPION, alias_version, download_bundle, export_bundle
+    from experiments.tracking import REGISTERED_MODELS, client
+    from scoring.db.engine import make_engine
+    from scoring.promotions import record_promotion
+
+    if not actor.strip() or not reason.strip():
+        raise ValueError("a promotion needs who (--actor) and why (--reason)")
+    c = client(settings)
+    name = REGISTERED_MODELS[subject]
+    challenger_v = alias_version(c, name, CHALLENGER)
+    if challenger_v is None:
+        raise LookupError(f"{name} has no challenger to promote")
+    champion_v = alias_version(c, name, CHAMPION)
+    run_id = (
+        c.get_model_version(name, challenger_v).tags.get("run_id")
+        or c.get_model_version(name, challenger_v).run_id
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="validation/validation.parquet", dst_path=tmp
+            )
+        )
+        frame = pd.read_parquet(local)
+        challenger_bundle = download_bundle(c, subject, challenger_v, Path(tmp) / "challenger")
+        challenger_eval, challenger_pd = evaluate_bundle(challenger_bundle, frame)
+        champion_eval = None
+        if champion_v is not None:
+            champion_bundle = download_bundle(c, subject, champion_v, Path(tmp) / "champion")
+            champion_eval, _ = evaluate_bundle(champion_bundle, frame)
+    policy = PromotionPolicy()
+    gates = fairness_gates(frame, challenger_pd, cutoff=settings.pd_cutoff, policy=policy)
+    decision = decide(champion_eval, challenger_eval, gates, policy)
+    evidence = {
+        "champion": None if champion_eval is None else champion_eval.as_dict(),
+        "challenger": challenger_eval.as_dict(),
+        "gates": {f: {"passed": g.passed, "reasons": list(g.reasons)} for f, g in gates.items()},
+        "refusals": list(decision.reasons),
+        "pd_cutoff": settings.pd_cutoff,
+    }
+    outcome = "promoted" if decision.accepted else "refused"
+    if decision.accepted:
+        export_bundle(c, settings, subject, challenger_v, champion=False)
+        c.set_registered_model_alias(name, CHAMPION, challenger_v)
+        c.delete_registered_model_alias(name, CHALLENGER)
+        export_bundle(c, settings, subject, challenger_v, champion=True)
+    for key, value in {"promotion": outcome, "promotion_actor": actor, "promotion_reason": reason}.items():
+        c.set_model_version_tag(name, challenger_v, key, value)
+    engine = make_engine(settings.database_url)
+    try:
+        record_promotion(
+            engine,
+            registered_model=name,
+            subject=subject,
+            candidate_version=challenger_v,
+            previous_champion=champion_v,
+            outcome=outcome,
+            actor=actor,
+            reason=reason,
+            evidence=evidence,
+        )
+    finally:
+        engine.dispose()
+    return PromotionOutcome(subject, champion_v, challenger_v, decision, champion_eval, challenger_eval)
