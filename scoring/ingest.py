@@ -220,7 +220,10 @@ def ingest_file(
         rec, conflicts = classify(rec, stored)
         kept = rec.filter(pl.col("_outcome").is_in(["accepted", "correction"]))
         ids = _create_subjects(conn, kept, existing, vault, now)
-        pks = pl.DataFrame({"subject_key": list(ids), "subject_pk": list(ids.values())})
+        pks = pl.DataFrame(
+            {"subject_key": list(ids), "subject_pk": list(ids.values())},
+            schema={"subject_key": pl.Utf8, "subject_pk": pl.Int64},
+        )
         records = kept.join(pks, on="subject_key", how="left")
         repo.insert_frame(
             conn,
@@ -307,8 +310,10 @@ def _create_subjects(
             }
         )
     new_keys = {r["subject_key"] for r in rows}
-    for number in sorted({n for refs in kept["person_refs"].to_list() for n in refs}):
-        key = vault.lookup_key(number)
+    numbers = sorted({n for refs in kept["person_refs"].to_list() for n in refs})
+    ref_keys = {n: vault.lookup_key(n) for n in numbers}
+    existing = {**existing, **repo.subject_ids(conn, [k for k in ref_keys.values() if k not in existing])}
+    for number, key in ref_keys.items():
         if key in existing or key in new_keys:
             continue
         p = parse_person_id(number, today=now.date())

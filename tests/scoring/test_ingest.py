@@ -281,11 +281,15 @@ def test_org_registration_fills_subject_and_legal_representative(
     changed = [*reg[:2], "2023-07-01", reg[3], "Alpha Trading Ltd", "retail", "small", reg[7], P2]
     r = run(engine, vault, write_csv(tmp_path / "r2.csv", header, [changed]))
     assert outcome(r) == (1, 0, 0, 1, 0)
+    # The same representative again, already a subject: no new subject, the open link stays.
+    again = [*reg[:2], "2024-01-01", reg[3], "Alpha Trading Ltd", "retail", "medium", reg[7], P2]
+    assert outcome(run(engine, vault, write_csv(tmp_path / "r3.csv", header, [again]))) == (1, 0, 0, 1, 0)
+    assert counts(engine)["subjects"] == 3
     org_row = select(
         engine, "SELECT id, name, sector, size, registered_on FROM subjects WHERE subject_key = :k", k=ORG
     )
     org_id, *details = org_row[0]
-    assert [str(v) for v in details] == ["Alpha Trading Ltd", "retail", "small", "2020-02-28"]
+    assert [str(v) for v in details] == ["Alpha Trading Ltd", "retail", "medium", "2020-02-28"]
     links = select(
         engine,
         "SELECT s.subject_key, l.role, l.valid_from, l.valid_to FROM subject_links l"
@@ -448,6 +452,18 @@ def test_unparsable_file_stores_nothing(
         run(engine, vault, path)
     assert message in str(exc.value)
     assert set(counts(engine).values()) == {0}
+
+
+def test_files_with_nothing_to_store_still_make_a_batch(
+    engine: sa.Engine, vault: IdentityVault, tmp_path: Path
+) -> None:
+    empty = run(engine, vault, write_csv(tmp_path / "header-only.csv", SIC_HEADER, []))
+    bad = run(engine, vault, write_csv(tmp_path / "all-bad.csv", SIC_HEADER, [[*SIC[:6], "x", "paid"]] * 2))
+    assert (outcome(empty), outcome(bad)) == ((0, 0, 0, 0, 0), (2, 0, 0, 0, 2))
+    assert counts(engine) == {
+        "subjects": 0, "subject_links": 0, "ingest_batches": 2, "records": 0, "record_events": 0,
+        "quarantined_rows": 2,
+    }  # fmt: skip
 
 
 def test_unsupported_extension(engine: sa.Engine, vault: IdentityVault, tmp_path: Path) -> None:
