@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import lru_cache
 
 import polars as pl
 
@@ -41,6 +42,7 @@ __all__ = [
     "check_event_types",
     "end_of_day",
     "latest_versions",
+    "record_status",
     "resolve_known_at",
     "usable_lazy",
     "usable_records",
@@ -137,6 +139,8 @@ def _event_status(events: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime) -
 
 def check_event_types(events: pl.DataFrame) -> None:
     """Raise on event types that the selection does not know (a typo must not keep a record in use)."""
+    if "event_type" not in events.columns:
+        raise PointInTimeError("events frame lacks columns ['event_type']")
     unknown = sorted(set(events.get_column("event_type").unique().drop_nulls().to_list()) - set(EVENT_TYPES))
     if unknown:
         raise PointInTimeError(f"unknown record event types {unknown}; known: {list(EVENT_TYPES)}")
@@ -155,6 +159,36 @@ def latest_versions(records: pl.LazyFrame, known_at: dt.datetime) -> pl.LazyFram
     )
 
 
+def record_status(
+    records: FrameLike,
+    events: FrameLike | None,
+    *,
+    as_of: dt.date,
+    known_at: dt.datetime,
+) -> pl.DataFrame:
+    """The few records whose use is not decided by their own row, per ``record_uid``.
+
+    ``_max_version``: highest version known at ``known_at`` when above 1 (older versions are
+    superseded); ``_dropped``: withdrawn, repaired or expired by D; ``_disputed``: under an open
+    dispute on D. Small (corrections and events are rare), so it is computed eagerly.
+    """
+    recs = _lazy(records)
+    corrected = (
+        recs.filter((pl.col("recorded_at") <= known_at) & (pl.col("version") > 1))
+        .group_by("record_uid")
+        .agg(_max_version=pl.col("version").max())
+        .collect()
+    )
+    if events is None:
+        return corrected.with_columns(_dropped=pl.lit(None, pl.Boolean), _disputed=pl.lit(None, pl.Boolean))
+    ev = _lazy(events)
+    _require(ev, _NEEDED_EVENT, "events")
+    flags = (
+        _event_status(ev, as_of, known_at).rename({"dropped": "_dropped", "disputed": "_disputed"}).collect()
+    )
+    return corrected.join(flags, on="record_uid", how="full", coalesce=True)
+
+
 def usable_lazy(
     records: FrameLike,
     events: FrameLike | None,
@@ -165,51 +199,52 @@ def usable_lazy(
 ) -> pl.LazyFrame:
     """The lazy form of ``usable_records``, for pipelines that build on it in one query.
 
-    With in-memory frames, the joins that cannot change anything are left out of the plan: the
-    version join when no row has a version above 1, the status join when no event is visible.
+    Most rows are decided by their own columns (recorded by ``known_at``, in force on D). The few
+    records with corrections or events (``record_status``) are found through a 64-bit hash of
+    ``record_uid`` and then joined on the text itself, so a hash collision cannot change the
+    result and no join runs over every row.
     """
     known = resolve_known_at(as_of, known_at)
     cat = catalogue if catalogue is not None else load_catalogue()
     recs = _lazy(records)
     _require(recs, _NEEDED_RECORD, "records")
-    visible = recs.filter(pl.col("recorded_at") <= known)
-    in_force = visible.filter((pl.col("event_date") <= as_of) & (pl.col("publicity_end") > as_of))
-
-    parts: list[pl.LazyFrame] = []
-    if not (isinstance(records, pl.DataFrame) and (records.height == 0 or records["version"].max() == 1)):
-        # Latest known version per record: only records with corrections need looking at.
-        parts.append(
-            visible.filter(pl.col("version") > 1)
-            .group_by("record_uid")
-            .agg(_max_version=pl.col("version").max())
-        )
-    if events is not None:
-        ev = _lazy(events)
-        _require(ev, _NEEDED_EVENT, "events")
-        flags = _event_status(ev, as_of, known).rename({"dropped": "_dropped", "disputed": "_disputed"})
-        if isinstance(events, pl.DataFrame):
-            flags_df = flags.collect() if events.height else None
-            flags = flags_df.lazy() if flags_df is not None and flags_df.height else None  # type: ignore[assignment]
-        if flags is not None:
-            parts.append(flags)
-    if not parts:
+    in_force = recs.filter(_in_force(as_of, known))
+    no_versions = isinstance(records, pl.DataFrame) and (records.height == 0 or records["version"].max() == 1)
+    no_events = events is None or (isinstance(events, pl.DataFrame) and events.height == 0)
+    if no_versions and no_events:
         return in_force
-    status = (
-        parts[0] if len(parts) == 1 else parts[0].join(parts[1], on="record_uid", how="full", coalesce=True)
+    status = record_status(records, events, as_of=as_of, known_at=known)
+    if status.height == 0:
+        return in_force
+    positive = [k for k, spec in cat.kinds.items() if spec.polarity == "positive"]
+    superseded = pl.col("_max_version").is_not_null() & (pl.col("version") != pl.col("_max_version"))
+    not_used = pl.col("_dropped").fill_null(False) | (
+        pl.col("_disputed").fill_null(False) & ~pl.col("kind").cast(pl.String).is_in(positive)
     )
-    names = status.collect_schema().names()
-    keep = pl.lit(True)
-    if "_max_version" in names:
-        keep &= pl.col("_max_version").is_null() | (pl.col("version") == pl.col("_max_version"))
-    if "_dropped" in names:
-        positive = [k for k, spec in cat.kinds.items() if spec.polarity == "positive"]
-        keep &= ~pl.col("_dropped").fill_null(False) & (
-            ~pl.col("_disputed").fill_null(False) | pl.col("kind").cast(pl.String).is_in(positive)
-        )
+    # Candidates: rows whose uid hash is a status record's (a superset: collisions only add
+    # candidates). Only they are joined, on the text itself, so the join stays small.
+    hashes = status.select(pl.col("record_uid").hash(_HASH_SEED)).to_series().implode()
+    candidate = pl.col("record_uid").hash(_HASH_SEED).is_in(hashes)
+    rest = in_force.filter(~candidate)
+    decided = (
+        in_force.filter(candidate)
+        .join(status.lazy(), on="record_uid", how="left")
+        .filter(~(superseded | not_used))
+        .drop("_max_version", "_dropped", "_disputed")
+    )
+    return pl.concat([rest, decided])
+
+
+_HASH_SEED = 20261125
+
+
+@lru_cache(maxsize=64)
+def _in_force(as_of: dt.date, known_at: dt.datetime) -> pl.Expr:
+    """Recorded by ``known_at`` and in force on ``as_of`` (built once per pair)."""
     return (
-        in_force.join(status, on="record_uid", how="left")
-        .filter(keep)
-        .drop([n for n in names if n != "record_uid"])
+        (pl.col("recorded_at") <= known_at)
+        & (pl.col("event_date") <= as_of)
+        & (pl.col("publicity_end") > as_of)
     )
 
 

@@ -122,7 +122,7 @@ class Registry:
             raise RegistryError(
                 f"{subject} features do not match registry {self.version}: unregistered {extra}"
             )
-        out = frame.select(list(schema))
+        out = frame if frame.columns == list(schema) else frame.select(list(schema))
         if out.schema != schema:
             out = out.cast(schema)  # type: ignore[arg-type]
         bad = [f.name for f in self.for_subject(subject) if not f.nullable and out[f.name].null_count()]

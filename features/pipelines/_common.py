@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -26,10 +27,11 @@ __all__ = [
     "Context",
     "as_lazy",
     "cached_exprs",
+    "is_kind",
     "longest_zero_run",
     "low_bits_count",
     "make_context",
-    "slot_bit",
+    "run",
     "subjects_of",
     "usable_base",
 ]
@@ -45,6 +47,7 @@ ORG_TYPES = (
 # of every other kind): the insurance of a contribution, a licence's end, a registration date.
 PAYLOAD_KINDS = ("social_insurance_contribution", "administrative_licence", "org_registration")
 SLOT_WINDOW = 36  # month slots tracked in contribution masks (bits 0..35)
+SMALL_INPUT_ROWS = 100_000
 T = TypeVar("T")
 
 
@@ -81,6 +84,11 @@ class Context:
         return int(self.registry.parameters["months_since_cap"])
 
 
+def is_kind(*codes: str) -> pl.Expr:
+    """``kind`` is one of ``codes`` (on the enum codes of ``usable_base``)."""
+    return pl.col("kind") == codes[0] if len(codes) == 1 else pl.col("kind").is_in(list(codes))
+
+
 def make_context(
     as_of: dt.date,
     known_at: dt.datetime | None,
@@ -113,6 +121,28 @@ def months_ago(as_of: dt.date) -> pl.Expr:
     return diff - (e.dt.day() > as_of.day).cast(pl.Int32)
 
 
+MAX_AGE_DAYS = 200 * 366  # lookup tables by age cover 200 years; older rows take the last entry
+
+
+def _age_tables(as_of: dt.date, half_life_days: float) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Month slot, slot bit (2 ** slot for slots 0..35, else 0) and decay weight of every age in
+    days, 0..MAX_AGE_DAYS (computed once per D)."""
+    ages = np.arange(MAX_AGE_DAYS + 1)
+    days = (np.datetime64(as_of, "D") - ages).astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    day_of_month = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    month_index = months.astype(np.int64)  # months since 1970-01
+    a_index = (as_of.year - 1970) * 12 + as_of.month - 1
+    k = a_index - month_index - (day_of_month > as_of.day)
+    weight = 0.5 ** (ages / half_life_days)
+    bit = np.where(k < SLOT_WINDOW, np.left_shift(1, np.clip(k, 0, SLOT_WINDOW - 1)), 0)
+    return (
+        pl.Series("_k", k, dtype=pl.Int32),
+        pl.Series("_bit", bit, dtype=pl.Int64),
+        pl.Series("_w", weight, dtype=pl.Float64),
+    )
+
+
 def usable_base(
     records: FrameLike,
     events: FrameLike | None,
@@ -120,42 +150,41 @@ def usable_base(
 ) -> pl.LazyFrame:
     """Usable records with the helper columns the aggregations read.
 
-    ``_k`` month slot, ``_w`` decay weight (0.5 ** (age in days / half-life)); ``kind`` as an enum
-    of the catalogue's kinds (comparisons on codes, not text).
+    ``_k`` month slot, ``_bit`` its bit in a contribution mask and ``_w`` decay weight
+    (0.5 ** (age in days / half-life)), looked up by the record's age in days in tables built
+    once per as-of date; ``kind`` as an enum of the catalogue's codes (comparisons on integers).
     """
+    # Unused columns are left to the plan's projection pushdown (an eager select costs more).
     recs = records
     names = recs.columns if isinstance(recs, pl.DataFrame) else recs.collect_schema().names()
     if "payload" not in names:
         recs = recs.with_columns(payload=pl.lit(None, pl.String))
     ev: pl.DataFrame | None = None
-    if events is not None:
-        cols = ("record_uid", "event_type", "effective_date", "recorded_at")
-        ev = events.select(cols) if isinstance(events, pl.DataFrame) else events.select(cols).collect()
-        if ev.height:
-            check_event_types(ev)
-        else:
-            ev = None
+    if isinstance(events, pl.DataFrame) and events.height:
+        ev = events
+    elif isinstance(events, pl.LazyFrame):
+        ev = events.select("record_uid", "event_type", "effective_date", "recorded_at").collect()
+    if ev is not None:
+        check_event_types(ev)
     usable = usable_lazy(recs, ev, as_of=ctx.as_of, known_at=ctx.known_at, catalogue=ctx.catalogue)
     return usable.select(cached_exprs(("base", *ctx.key), lambda: _base_exprs(ctx)))
 
 
 def _base_exprs(ctx: Context) -> list[pl.Expr]:
-    age = (pl.lit(ctx.as_of) - pl.col("event_date")).dt.total_days()
+    k_table, bit_table, w_table = _age_tables(ctx.as_of, ctx.half_life_days)
+    as_of_days = (ctx.as_of - dt.date(1970, 1, 1)).days
+    age = (pl.lit(as_of_days, pl.Int32) - pl.col("event_date").cast(pl.Int32)).clip(0, MAX_AGE_DAYS)
     return [
-        pl.col("subject_id"),
-        pl.col("kind").cast(pl.Enum(list(ctx.catalogue.kinds))),
+        pl.col("subject_id").cast(pl.Int64),
+        pl.col("kind").cast(pl.String).cast(pl.Enum(list(ctx.catalogue.kinds))),
         *[
             pl.col(c)
             for c in ("event_date", "recorded_at", "severity", "amount", "quantity", "outcome", "payload")
         ],
-        months_ago(ctx.as_of).alias("_k"),
-        pl.lit(0.5).pow(age.cast(pl.Float64) / ctx.half_life_days).alias("_w"),
+        pl.lit(k_table).gather(age).alias("_k"),
+        pl.lit(bit_table).gather(age).alias("_bit"),
+        pl.lit(w_table).gather(age).alias("_w"),
     ]
-
-
-def slot_bit() -> pl.Expr:
-    """2 ** _k for month slots 0..35 (Int64), the bit of a slot in a contribution mask."""
-    return pl.lit(2.0).pow(pl.col("_k").cast(pl.Float64)).cast(pl.Int64)
 
 
 def low_bits_count(mask: str, n: int) -> pl.Expr:
@@ -193,11 +222,28 @@ def cached_exprs(key: tuple[Any, ...], build: Callable[[], T]) -> T:
 _EXPR_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
+def run(plan: pl.LazyFrame, records: FrameLike) -> pl.DataFrame:
+    """Collect a pipeline's plan. For one subject's rows (a small in-memory frame), the in-memory
+    engine without plan optimisations: optimising costs more than it saves on a few hundred rows.
+    Large or lazy inputs get the default engine and every optimisation."""
+    if isinstance(records, pl.DataFrame) and records.height < SMALL_INPUT_ROWS:
+        return plan.collect(engine="in-memory", optimizations=_SMALL_INPUT_FLAGS)
+    return plan.collect()
+
+
+_SMALL_INPUT_FLAGS = pl.QueryOptFlags.none()
+
+
 def subjects_of(subjects: FrameLike, types: tuple[str, ...]) -> pl.LazyFrame:
     """The ``subject_id`` of every subject of the given types (one output row each)."""
     s = as_lazy(subjects)
-    names = s.collect_schema().names()
+    names = subjects.columns if isinstance(subjects, pl.DataFrame) else s.collect_schema().names()
     missing = [c for c in ("subject_id", "subject_type") if c not in names]
     if missing:
         raise PointInTimeError(f"subjects frame lacks columns {missing}")
-    return s.filter(pl.col("subject_type").is_in(types)).select(pl.col("subject_id").cast(pl.Int64)).unique()
+    return s.filter(_type_filter(types)).select(pl.col("subject_id").cast(pl.Int64)).unique()
+
+
+@lru_cache(maxsize=8)
+def _type_filter(types: tuple[str, ...]) -> pl.Expr:
+    return pl.col("subject_type").is_in(list(types))

@@ -12,7 +12,16 @@ import datetime as dt
 import polars as pl
 
 from features.catalogue import Catalogue
-from features.pipelines._common import ORG_TYPES, Context, as_lazy, make_context, subjects_of, usable_base
+from features.pipelines._common import (
+    ORG_TYPES,
+    Context,
+    as_lazy,
+    is_kind,
+    make_context,
+    run,
+    subjects_of,
+    usable_base,
+)
 from features.pipelines.person import person_aggregates
 from features.pointintime import FrameLike, PointInTimeError
 from features.registry import Registry
@@ -21,10 +30,6 @@ __all__ = ["enterprise_features", "legal_representatives"]
 
 SUBJECT = "enterprise"
 LINK_COLUMNS = ("org_subject_id", "person_subject_id", "role", "valid_from", "valid_to", "recorded_at")
-
-
-def _is(*codes: str) -> pl.Expr:
-    return pl.col("kind").is_in(list(codes)) if len(codes) > 1 else pl.col("kind") == codes[0]
 
 
 def _json_date(field: str) -> pl.Expr:
@@ -62,11 +67,11 @@ def legal_representatives(links: FrameLike | None, ctx: Context) -> pl.LazyFrame
 def _org_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     in12, in36 = ctx.within(12), ctx.within(36)
     outcome, qty, amount = pl.col("outcome"), pl.col("quantity").fill_null(0), pl.col("amount").fill_null(0)
-    everything = _is(*ctx.kinds(SUBJECT, "record_count"))
-    penalty = _is(*ctx.kinds(SUBJECT, "penalty_minor_decayed"))
-    tax = _is("tax_payment") & in12
-    utility = _is("utility_bill") & in12
-    inspection = _is("inspection_result") & in36
+    everything = is_kind(*ctx.kinds(SUBJECT, "record_count"))
+    penalty = is_kind(*ctx.kinds(SUBJECT, "penalty_minor_decayed"))
+    tax = is_kind("tax_payment") & in12
+    utility = is_kind("utility_bill") & in12
+    inspection = is_kind("inspection_result") & in36
 
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
@@ -75,30 +80,30 @@ def _org_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
         return pl.when(cond).then(value).otherwise(0.0).sum()
 
     def flag(code: str) -> pl.Expr:
-        return count(_is(code)).clip(upper_bound=1)
+        return count(is_kind(code)).clip(upper_bound=1)
 
     return base.group_by("subject_id").agg(
-        tax_arrears_amount=total(_is(*ctx.kinds(SUBJECT, "tax_arrears_amount")), amount),
+        tax_arrears_amount=total(is_kind(*ctx.kinds(SUBJECT, "tax_arrears_amount")), amount),
         _tax_n=count(tax),
         _tax_late=count(tax & outcome.is_in(["late", "arrears"])),
-        employer_si_arrears_amount=total(_is(*ctx.kinds(SUBJECT, "employer_si_arrears_amount")), amount),
+        employer_si_arrears_amount=total(is_kind(*ctx.kinds(SUBJECT, "employer_si_arrears_amount")), amount),
         penalty_minor_decayed=total(penalty & (pl.col("severity") == "minor"), pl.col("_w")),
         penalty_general_decayed=total(penalty & (pl.col("severity") == "general"), pl.col("_w")),
         penalty_serious_decayed=total(penalty & (pl.col("severity") == "serious"), pl.col("_w")),
         abnormal_operation_active=flag("abnormal_operation"),
         serious_dishonesty_active=flag("serious_dishonesty_list"),
         judgment_defaulter_active=flag("judgment_defaulter"),
-        enforcement_cases_12m=count(_is("enforcement_case") & in12),
-        environmental_violations_36m=count(_is("environmental_violation") & in36),
-        safety_incidents_36m=count(_is("safety_incident") & in36),
+        enforcement_cases_12m=count(is_kind("enforcement_case") & in12),
+        environmental_violations_36m=count(is_kind("environmental_violation") & in36),
+        safety_incidents_36m=count(is_kind("safety_incident") & in36),
         inspections_36m=count(inspection),
         inspection_failures_36m=count(inspection & outcome.is_in(["non_compliant", "not_found"])),
-        commitments_kept=count(_is("credit_commitment") & (outcome == "fulfilled")),
-        commitments_broken=count(_is("credit_commitment") & (outcome == "broken")),
+        commitments_kept=count(is_kind("credit_commitment") & (outcome == "fulfilled")),
+        commitments_broken=count(is_kind("credit_commitment") & (outcome == "broken")),
         _utility_n=count(utility),
         _utility_late=count(utility & outcome.is_in(["late", "arrears"])),
-        loan_overdue_12m=count(_is("loan_repayment") & in12 & (qty >= 1)),
-        awards=count(_is("award")),
+        loan_overdue_12m=count(is_kind("loan_repayment") & in12 & (qty >= 1)),
+        awards=count(is_kind("award")),
         red_list_active=flag("red_list"),
         record_tenure_months=pl.when(everything).then(pl.col("_k")).otherwise(None).max(),
         record_count=count(everything),
@@ -139,7 +144,7 @@ def enterprise_features(
     level = _latest(base, "tax_credit_level", level_points, "_lvl")
     registered = _latest(base, "org_registration", _json_date("registered_on"), "_reg_record")
     licences = (
-        base.filter(_is("administrative_licence"))
+        base.filter(is_kind("administrative_licence"))
         .filter(_json_date("valid_to").is_null() | (_json_date("valid_to") > ctx.as_of))
         .group_by("subject_id")
         .agg(licences_active=pl.len().cast(pl.Int64))
@@ -190,7 +195,7 @@ def enterprise_features(
     }
     columns = [derived[c].alias(c) if c in derived else pl.col(c) for c in ctx.registry.names(SUBJECT)]
     out = frame.with_columns(pl.col(zero_fill).fill_null(0)).select("subject_id", *columns)
-    return ctx.registry.conform(out.sort("subject_id").collect(), SUBJECT)
+    return ctx.registry.conform(run(out.sort("subject_id"), records), SUBJECT)
 
 
 def _share(part: str, whole: str) -> pl.Expr:

@@ -17,10 +17,11 @@ from features.pipelines._common import (
     SLOT_WINDOW,
     Context,
     cached_exprs,
+    is_kind,
     longest_zero_run,
     low_bits_count,
     make_context,
-    slot_bit,
+    run,
     subjects_of,
     usable_base,
 )
@@ -32,27 +33,23 @@ __all__ = ["person_aggregates", "person_features"]
 SUBJECT = "person"
 
 
-def _is(*codes: str) -> pl.Expr:
-    return pl.col("kind").is_in(list(codes)) if len(codes) > 1 else pl.col("kind") == codes[0]
-
-
 def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
     """Per-subject aggregates of usable rows: simple sums, maxima and bit-ors of row-wise values."""
     in12, in36 = ctx.within(12), ctx.within(36)
     outcome, qty, amount = pl.col("outcome"), pl.col("quantity").fill_null(0), pl.col("amount").fill_null(0)
-    negative = _is(*ctx.kinds(SUBJECT, "negative_minor_decayed"))
-    everything = _is(*ctx.kinds(SUBJECT, "record_count"))
-    tax = _is("tax_payment") & in12
-    utility = _is("utility_bill") & in12
-    loan = _is("loan_repayment")
+    negative = is_kind(*ctx.kinds(SUBJECT, "negative_minor_decayed"))
+    everything = is_kind(*ctx.kinds(SUBJECT, "record_count"))
+    tax = is_kind("tax_payment") & in12
+    utility = is_kind("utility_bill") & in12
+    loan = is_kind("loan_repayment")
     # Pension months need the insurance, kept only in the payload (compact JSON: "insurance":"pension").
     pension = (
-        _is("social_insurance_contribution")
+        is_kind("social_insurance_contribution")
         & (outcome == "paid")
         & in36
         & pl.col("payload").str.contains('"pension"', literal=True)
     )
-    medical = _is("medical_insurance_contribution") & (outcome == "paid") & in12
+    medical = is_kind("medical_insurance_contribution") & (outcome == "paid") & in12
 
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
@@ -70,11 +67,11 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         return total(negative & (pl.col("severity") == severity), pl.col("_w"))
 
     exprs = {
-        "_pension_mask": pl.when(pension).then(slot_bit()).otherwise(0).bitwise_or(),
-        "_medical_mask": pl.when(medical).then(slot_bit()).otherwise(0).bitwise_or(),
+        "_pension_mask": pl.when(pension).then(pl.col("_bit")).otherwise(0).bitwise_or(),
+        "_medical_mask": pl.when(medical).then(pl.col("_bit")).otherwise(0).bitwise_or(),
         "tax_payments_12m": count(tax),
         "_tax_on_time": count(tax & (outcome == "on_time")),
-        "tax_arrears_amount": total(_is(*ctx.kinds(SUBJECT, "tax_arrears_amount")), amount),
+        "tax_arrears_amount": total(is_kind(*ctx.kinds(SUBJECT, "tax_arrears_amount")), amount),
         "utility_bills_12m": count(utility),
         "utility_late_12m": count(utility & outcome.is_in(["late", "arrears"])),
         "utility_arrears_12m": count(utility & (outcome == "arrears")),
@@ -86,16 +83,16 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         "negative_general_decayed": decayed("general"),
         "negative_serious_decayed": decayed("serious"),
         "_last_negative": pl.when(negative).then(pl.col("_k")).min(),
-        "judgment_defaulter_active": any_of(_is("judgment_defaulter")),
-        "consumption_restriction_active": any_of(_is("high_consumption_restriction")),
-        "serious_dishonesty_active": any_of(_is("serious_dishonesty_list")),
-        "enforcement_cases_12m": count(_is("enforcement_case") & in12),
-        "commitments_kept": count(_is("credit_commitment") & (outcome == "fulfilled")),
-        "commitments_broken": count(_is("credit_commitment") & (outcome == "broken")),
-        "volunteer_hours_36m": total(_is("volunteer_service") & in36, qty),
-        "blood_donations_36m": count(_is("blood_donation") & in36),
-        "awards": count(_is("award")),
-        "red_list_active": any_of(_is("red_list")),
+        "judgment_defaulter_active": any_of(is_kind("judgment_defaulter")),
+        "consumption_restriction_active": any_of(is_kind("high_consumption_restriction")),
+        "serious_dishonesty_active": any_of(is_kind("serious_dishonesty_list")),
+        "enforcement_cases_12m": count(is_kind("enforcement_case") & in12),
+        "commitments_kept": count(is_kind("credit_commitment") & (outcome == "fulfilled")),
+        "commitments_broken": count(is_kind("credit_commitment") & (outcome == "broken")),
+        "volunteer_hours_36m": total(is_kind("volunteer_service") & in36, qty),
+        "blood_donations_36m": count(is_kind("blood_donation") & in36),
+        "awards": count(is_kind("award")),
+        "red_list_active": any_of(is_kind("red_list")),
         "record_tenure_months": pl.when(everything).then(pl.col("_k")).max(),
         "record_count": count(everything),
     }
@@ -113,18 +110,29 @@ def person_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     )
 
 
-def _finish_exprs(ctx: Context) -> list[pl.Expr]:
+def _output_exprs(ctx: Context) -> list[pl.Expr]:
+    """From the aggregates (null for persons without usable records) to the registry's columns,
+    in registry order and with the registry's types."""
     cap = ctx.months_since_cap
-    return [
-        low_bits_count("_pension_mask", 12).alias("pension_paid_months_12m"),
-        low_bits_count("_pension_mask", SLOT_WINDOW).alias("pension_paid_months_36m"),
-        low_bits_count("_medical_mask", 12).alias("medical_paid_months_12m"),
-        pl.when(pl.col("tax_payments_12m") > 0)
-        .then(pl.col("_tax_on_time") / pl.col("tax_payments_12m"))
-        .alias("tax_on_time_share_12m"),
-        pl.col("_last_negative").clip(upper_bound=cap).fill_null(cap).alias("months_since_negative"),
-        pl.col("record_tenure_months").fill_null(0),
-    ]
+    special = {
+        "pension_paid_months_12m": low_bits_count("_pension_mask", 12),
+        "pension_paid_months_36m": low_bits_count("_pension_mask", SLOT_WINDOW),
+        "pension_longest_gap_36m": pl.col("_pension_mask").map_batches(
+            lambda s: longest_zero_run(s, SLOT_WINDOW), return_dtype=pl.Int64
+        ),
+        "medical_paid_months_12m": low_bits_count("_medical_mask", 12),
+        "tax_on_time_share_12m": pl.when(pl.col("tax_payments_12m") > 0).then(
+            pl.col("_tax_on_time") / pl.col("tax_payments_12m")
+        ),
+        "months_since_negative": pl.col("_last_negative").clip(upper_bound=cap).fill_null(cap),
+    }
+    out = [pl.col("subject_id")]
+    for f in ctx.registry.for_subject(SUBJECT):
+        expr = special.get(f.name, pl.col(f.name))
+        if not f.nullable:
+            expr = expr.fill_null(0)
+        out.append(expr.cast(f.polars_dtype).alias(f.name))
+    return out
 
 
 def person_features(
@@ -145,18 +153,10 @@ def person_features(
     """
     ctx = make_context(as_of, known_at, catalogue, registry)
     base = usable_base(records, events, ctx)
-    people = subjects_of(subjects, (SUBJECT,))
-    # Every person gets a row: an empty row per person joins the aggregation (all its conditions
-    # are null, so it adds nothing), which spares a fill of every column afterwards.
-    rows = pl.concat([base, people], how="diagonal")
     plan = (
-        person_aggregates(rows, ctx)
-        .join(people, on="subject_id", how="semi")
-        .with_columns(cached_exprs(("person-finish", *ctx.key), lambda: _finish_exprs(ctx)))
+        subjects_of(subjects, (SUBJECT,))
+        .join(person_aggregates(base, ctx), on="subject_id", how="left")
+        .select(cached_exprs(("person-out", *ctx.key), lambda: _output_exprs(ctx)))
         .sort("subject_id")
     )
-    frame = plan.collect()
-    frame = frame.with_columns(
-        longest_zero_run(frame["_pension_mask"], SLOT_WINDOW).alias("pension_longest_gap_36m")
-    )
-    return ctx.registry.conform(frame, SUBJECT)
+    return ctx.registry.conform(run(plan, records), SUBJECT)
