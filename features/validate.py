@@ -397,9 +397,11 @@ class RecordValidator:
                 checks.append((pl.col(f"_d_{n}") > today, "future_date", later))
         if kind.listing and kind.polarity == "negative":
             b = pl.col("_birth")
-            age = (ev.dt.year() - b.dt.year()) - (
-                (ev.dt.month() * 100 + ev.dt.day()) < (b.dt.month() * 100 + b.dt.day())
-            ).cast(pl.Int32)
+
+            def month_day(d: pl.Expr) -> pl.Expr:  # month and day are Int8 in polars: widen first
+                return d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)
+
+            age = (ev.dt.year() - b.dt.year()) - (month_day(ev) < month_day(b)).cast(pl.Int32)
             checks.append(
                 (
                     (pl.col("_stype") == "person") & ev_ok & (age < 18),

@@ -394,6 +394,32 @@ def test_minor_listing_only_for_negative_listings_of_minors() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("birth", "event_date", "age"),
+    [
+        ("20040910", "2022-08-06", 17),
+        ("20040910", "2022-09-09", 17),
+        ("20040910", "2022-09-10", 18),
+        ("20041201", "2022-08-14", 17),
+        ("20041231", "2022-12-31", 18),
+        ("20050101", "2022-12-31", 17),
+        ("20040229", "2022-02-28", 17),
+        ("20040229", "2022-03-01", 18),
+    ],
+)
+def test_age_on_the_event_date(birth: str, event_date: str, age: int) -> None:
+    person = pid(birth, seq="006")
+    row = {"kind": "serious_dishonesty_list", "subject_id": person, "event_date": event_date,
+           "department": "credit_office", "doc_no": "S1", "area": "tax"}  # fmt: skip
+    got = reasons(validate(row))
+    if age < 18:
+        assert got == [
+            (2, "minor_listing", f"the person is {age} on the event date; under 18 cannot be listed")
+        ]
+    else:
+        assert got == []
+
+
 def test_batch_of_mixed_rows_splits_exactly() -> None:
     rows = [{**SIC, "period": f"2024-{m:02d}"} for m in range(1, 13)]
     rows[3] = {**rows[3], "amount": "x"}
