@@ -19,7 +19,13 @@ import polars as pl
 from sqlalchemy import Engine
 
 from features.catalogue import Catalogue, load_catalogue
-from features.pipelines import ORG_TYPES, PAYLOAD_KINDS, enterprise_features, person_features
+from features.pipelines import (
+    ORG_TYPES,
+    PAYLOAD_KINDS,
+    RECORD_INPUT_COLUMNS,
+    enterprise_features,
+    person_features,
+)
 from features.pointintime import resolve_known_at
 from features.registry import Registry, load_registry
 from scoring.store import read_events, read_links, read_records, read_subjects, subject_id_range
@@ -71,10 +77,19 @@ def _chunk(
     known_at: dt.datetime,
     catalogue: Catalogue,
     registry: Registry,
+    streams: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Person and enterprise features of the subjects with ``lo <= id < hi``."""
     subjects = read_subjects(engine, subject_range=(lo, hi))
-    records = read_records(engine, known_at=known_at, subject_range=(lo, hi), payload=PAYLOAD_KINDS)
+    records = read_records(
+        engine,
+        known_at=known_at,
+        subject_range=(lo, hi),
+        payload=PAYLOAD_KINDS,
+        columns=RECORD_INPUT_COLUMNS,
+        in_force_on=as_of,
+        streams=streams,
+    )
     events = read_events(engine, known_at=known_at, subject_range=(lo, hi))
     people = person_features(
         records, events, subjects, as_of=as_of, known_at=known_at, catalogue=catalogue, registry=registry
@@ -85,9 +100,15 @@ def _chunk(
     links = read_links(engine, org_ids, known_at=known_at, roles=[_rep_role(registry)])
     outside = sorted(set(links["person_subject_id"].to_list()) - set(range(lo, hi)))
     if outside:  # legal representatives whose records are not in this chunk
-        records = pl.concat(
-            [records, read_records(engine, outside, known_at=known_at, payload=PAYLOAD_KINDS)]
+        extra = read_records(
+            engine,
+            outside,
+            known_at=known_at,
+            payload=PAYLOAD_KINDS,
+            columns=RECORD_INPUT_COLUMNS,
+            in_force_on=as_of,
         )
+        records = pl.concat([records, extra])
         events = pl.concat([events, read_events(engine, outside, known_at=known_at)])
     orgs = enterprise_features(
         records,
@@ -109,6 +130,7 @@ def build_feature_tables(
     *,
     known_at: dt.datetime | None = None,
     subjects_per_chunk: int = 100_000,
+    streams: int = 2,
     catalogue: Catalogue | None = None,
     registry: Registry | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -117,7 +139,8 @@ def build_feature_tables(
 
     Files: ``out_dir/<subject>-features-<as_of>-<registry version>.parquet`` with key-value
     metadata ``registry_version``, ``catalogue_version``, ``as_of``, ``known_at``.
-    ``progress(done_ids, total_ids)`` is called after each chunk.
+    ``progress(done_ids, total_ids)`` is called after each chunk; ``streams``: parallel COPY
+    streams per chunk on PostgreSQL.
     """
     started = time.perf_counter()
     cat = catalogue if catalogue is not None else load_catalogue()
@@ -129,7 +152,7 @@ def build_feature_tables(
         lo_all, hi_all = bounds
         for lo in range(lo_all, hi_all, subjects_per_chunk):
             hi = min(lo + subjects_per_chunk, hi_all)
-            people, orgs = _chunk(engine, lo, hi, as_of, known, cat, reg)
+            people, orgs = _chunk(engine, lo, hi, as_of, known, cat, reg, streams)
             frames["person"].append(people)
             frames["enterprise"].append(orgs)
             if progress is not None:
@@ -181,16 +204,19 @@ def subject_features(
     cat = catalogue if catalogue is not None else load_catalogue()
     reg = registry if registry is not None else load_registry(catalogue=cat)
     known = resolve_known_at(as_of, known_at)
-    subjects = read_subjects(engine, [subject_id])
-    if subjects.height == 0:
-        raise SubjectNotFound(f"no subject {subject_id}")
-    ids = [subject_id]
-    links = None
-    if subjects["subject_type"][0] != "person":
-        links = read_links(engine, ids, known_at=known, roles=[_rep_role(reg)])
-        ids += links["person_subject_id"].to_list()
-    records = read_records(engine, ids, known_at=known, payload=PAYLOAD_KINDS)
-    events = read_events(engine, ids, known_at=known)
+    with engine.connect() as conn:  # one connection for the few indexed reads
+        subjects = read_subjects(conn, [subject_id])
+        if subjects.height == 0:
+            raise SubjectNotFound(f"no subject {subject_id}")
+        ids = [subject_id]
+        links = None
+        if subjects["subject_type"][0] != "person":
+            links = read_links(conn, ids, known_at=known, roles=[_rep_role(reg)])
+            ids += links["person_subject_id"].to_list()
+        records = read_records(
+            conn, ids, known_at=known, payload=PAYLOAD_KINDS, columns=RECORD_INPUT_COLUMNS, in_force_on=as_of
+        )
+        events = read_events(conn, ids, known_at=known)
     if links is None:
         return person_features(
             records, events, subjects, as_of=as_of, known_at=known, catalogue=cat, registry=reg

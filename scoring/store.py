@@ -15,13 +15,15 @@ import datetime as dt
 import io
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from features.pipelines import PAYLOAD_KINDS
 
@@ -90,6 +92,7 @@ LINK_SCHEMA: dict[str, pl.DataType] = {
     "recorded_at": pl.Datetime("us"),
 }
 _SQLITE_BATCH = 200_000
+_FEW_IDS = 1000  # up to this many subjects, a plain SELECT beats COPY
 _SNAPSHOT_TABLES = ("records", "events", "subjects", "links")
 
 
@@ -97,9 +100,12 @@ class StoreError(ValueError):
     """An unsupported database or a bad read argument."""
 
 
+Bind = Engine | Connection
+
+
 @dataclass(frozen=True)
 class _Query:
-    """A SELECT with named parameters, and the polars schema of its columns (in order)."""
+    """A SELECT with named parameters (``:name``), and the polars schema of its columns in order."""
 
     columns: Sequence[str]  # SQL expressions, one per schema column
     table: str
@@ -107,12 +113,35 @@ class _Query:
     params: dict[str, Any]
     schema: dict[str, pl.DataType]
 
+    def sql(self, style: str, *, dates_as_days: bool = False) -> str:
+        cols = [
+            f"({c} - DATE '1970-01-01')" if dates_as_days and dtype == pl.Date() else c
+            for c, dtype in zip(self.columns, self.schema.values(), strict=True)
+        ]
+        sql = f"SELECT {', '.join(cols)} FROM {self.table}"
+        if self.where:
+            sql += " WHERE " + " AND ".join(self.where)
+        if style == "pyformat":  # psycopg: %(name)s, and a literal % doubled
+            sql = sql.replace("%", "%%")
+            for name in sorted(self.params, key=len, reverse=True):
+                sql = sql.replace(f":{name}", f"%({name})s")
+        return sql
 
-def _dialect(engine: Engine) -> str:
-    name = engine.dialect.name
+
+def _dialect(bind: Bind) -> str:
+    name = bind.dialect.name
     if name not in ("postgresql", "sqlite"):
         raise StoreError(f"unsupported database {name!r}: PostgreSQL or SQLite")
     return name
+
+
+@contextmanager
+def _connection(bind: Bind) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
 
 
 def _ids(values: Iterable[int] | None) -> list[int] | None:
@@ -124,12 +153,12 @@ def _filters(
     dialect: str,
     *,
     column: str,
-    ids: list[int] | None,
-    subject_range: tuple[int, int] | None,
-    known_at: dt.datetime | None,
+    ids: list[int] | None = None,
+    subject_range: tuple[int, int] | None = None,
+    known_at: dt.datetime | None = None,
     texts: dict[str, list[str] | None] | None = None,
 ) -> None:
-    """Add WHERE clauses with named parameters (written ``:name``; adapted per driver later)."""
+    """Add WHERE clauses with named parameters."""
     if ids is not None:
         if len(ids) == 1:
             q.where.append(f"{column} = :ids")
@@ -164,61 +193,60 @@ def _filters(
             q.params[f"{name}_values"] = json.dumps(list(values))
 
 
-def _sql(q: _Query, style: str) -> str:
-    sql = f"SELECT {', '.join(q.columns)} FROM {q.table}"
-    if q.where:
-        sql += " WHERE " + " AND ".join(q.where)
-    if style == "pyformat":  # psycopg: %(name)s, and literal % doubled
-        sql = sql.replace("%", "%%")
-        for name in sorted(q.params, key=len, reverse=True):
-            sql = sql.replace(f":{name}", f"%({name})s")
-    return sql
+def _run(bind: Bind, q: _Query, *, few: bool = False) -> pl.DataFrame:
+    """Run a query: SQLite through its cursor; PostgreSQL by COPY, or by a plain SELECT when
+    ``few`` rows are expected (a handful of subjects: one round trip, no COPY set-up)."""
+    with _connection(bind) as conn:
+        if _dialect(bind) == "sqlite":
+            return _run_sqlite(conn, q)
+        if few:
+            return _run_postgres_select(conn, q)
+        return _run_postgres_copy(conn, q)
 
 
-def _run(engine: Engine, q: _Query) -> pl.DataFrame:
-    if _dialect(engine) == "postgresql":
-        return _run_postgres(engine, q)
-    return _run_sqlite(engine, q)
+def _run_postgres_select(conn: Connection, q: _Query) -> pl.DataFrame:
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(q.sql("pyformat"), q.params)
+        rows = cur.fetchall()
+    return pl.DataFrame(rows, schema=q.schema, orient="row")
 
 
-def _run_postgres(engine: Engine, q: _Query) -> pl.DataFrame:
-    sql = _sql(q, "pyformat")
+def _run_postgres_copy(conn: Connection, q: _Query) -> pl.DataFrame:
+    # Dates travel as day numbers (cheaper to print and to parse than text); timestamps as ISO text.
+    sql = q.sql("pyformat", dates_as_days=True)
     buf = io.BytesIO()
-    with engine.connect() as conn:
-        raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            cur.execute("SET LOCAL datestyle TO 'ISO, YMD'")
-            with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')", q.params) as copy:
-                for block in copy:
-                    buf.write(block)
-        conn.rollback()
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute("SET LOCAL datestyle TO 'ISO, YMD'")
+        with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')", q.params) as copy:
+            for block in copy:
+                buf.write(block)
+    conn.rollback()
     if buf.tell() == 0:
         return pl.DataFrame(schema=q.schema)
-    return pl.read_csv(
-        buf.getvalue(),
-        has_header=False,
-        schema=q.schema,
-        null_values="\\N",
-        empty_string_is_null=False,
+    wire = {name: pl.Int32() if dtype == pl.Date() else dtype for name, dtype in q.schema.items()}
+    frame = pl.read_csv(
+        buf.getvalue(), has_header=False, schema=wire, null_values="\\N", empty_string_is_null=False
     )
+    dates = [name for name, dtype in q.schema.items() if dtype == pl.Date()]
+    return frame.with_columns(pl.col(dates).cast(pl.Date)) if dates else frame
 
 
-def _run_sqlite(engine: Engine, q: _Query) -> pl.DataFrame:
-    sql = _sql(q, "named")
+def _run_sqlite(conn: Connection, q: _Query) -> pl.DataFrame:
     text_schema = {
         name: pl.String() if dtype in (pl.Date(), pl.Datetime("us")) else dtype
         for name, dtype in q.schema.items()
     }
     parts: list[pl.DataFrame] = []
-    with engine.connect() as conn:
-        raw: Any = conn.connection.driver_connection
-        cur = raw.cursor()
-        try:
-            cur.execute(sql, q.params)
-            while rows := cur.fetchmany(_SQLITE_BATCH):
-                parts.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
-        finally:
-            cur.close()
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        cur.execute(q.sql("named"), q.params)
+        while rows := cur.fetchmany(_SQLITE_BATCH):
+            parts.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
+    finally:
+        cur.close()
     frame = pl.concat(parts) if parts else pl.DataFrame(schema=text_schema)
     typed = []
     for name, dtype in q.schema.items():
@@ -250,13 +278,16 @@ def _payload_column(payload: bool | Iterable[str]) -> tuple[str, list[str] | Non
 
 
 def read_records(
-    engine: Engine,
+    bind: Bind,
     subject_ids: Iterable[int] | None = None,
     kinds: Iterable[str] | None = None,
     known_at: dt.datetime | None = None,
     *,
     subject_range: tuple[int, int] | None = None,
     payload: bool | Iterable[str] = True,
+    columns: Sequence[str] | None = None,
+    in_force_on: dt.date | None = None,
+    streams: int = 1,
 ) -> pl.DataFrame:
     """Record versions (all versions; the point-in-time selection picks) as a polars frame.
 
@@ -264,49 +295,78 @@ def read_records(
     ``kinds``: only these kinds; ``known_at``: only versions recorded by then. ``payload``: the
     JSON payload of every kind (``True``), of none (``False``, a null column), or only of the
     given kinds (the payload is most of the bytes; pipelines need it for few kinds).
-    Columns: ``RECORD_SCHEMA``. Row order is unspecified.
+    ``columns``: a subset of ``RECORD_SCHEMA`` (default: all). ``in_force_on``: leave out the
+    versions that cannot matter on that date: those not in force on it, except corrections
+    (version > 1), which the point-in-time selection needs to supersede older versions; exact
+    for features as of that date. ``streams``: parallel COPY streams over subject-id sub-ranges
+    (PostgreSQL, range or whole-table reads through an engine). Row order is unspecified.
     """
-    dialect = _dialect(engine)
+    dialect = _dialect(bind)
+    names = list(RECORD_SCHEMA) if columns is None else [c for c in RECORD_SCHEMA if c in set(columns)]
+    if columns is not None and (unknown := sorted(set(columns) - set(RECORD_SCHEMA))):
+        raise StoreError(f"unknown record columns {unknown}")
     payload_sql, payload_kinds = _payload_column(payload)
-    columns = [c for c in RECORD_SCHEMA if c != "payload"] + [f"{payload_sql} AS payload"]
-    q = _Query(columns, "records", [], {}, RECORD_SCHEMA)
-    if payload_kinds:
+    q = _Query(
+        [f"{payload_sql} AS payload" if c == "payload" else c for c in names],
+        "records",
+        [],
+        {},
+        {c: RECORD_SCHEMA[c] for c in names},
+    )
+    if payload_kinds and "payload" in names:
         q.params.update({f"pk{i}": k for i, k in enumerate(payload_kinds)})
     ids = _ids(subject_ids)
     kind_list = None if kinds is None else sorted(set(kinds))
     if ids == [] or kind_list == []:
-        return pl.DataFrame(schema=RECORD_SCHEMA)
-    _filters(
-        q,
-        dialect,
-        column="subject_id",
-        ids=ids,
-        subject_range=subject_range,
-        known_at=known_at,
-        texts={"kind": kind_list},
-    )
-    return _run(engine, q)
+        return pl.DataFrame(schema=q.schema)
+    _filters(q, dialect, column="subject_id", ids=ids, known_at=known_at, texts={"kind": kind_list})
+    if in_force_on is not None:
+        q.where.append("((event_date <= :in_force_on AND publicity_end > :in_force_on) OR version > 1)")
+        q.params["in_force_on"] = in_force_on if dialect == "postgresql" else in_force_on.isoformat()
+    few = ids is not None and len(ids) <= _FEW_IDS
+    if streams > 1 and dialect == "postgresql" and ids is None and isinstance(bind, Engine):
+        bounds = subject_range or subject_id_range(bind)
+        if bounds is None:
+            return pl.DataFrame(schema=q.schema)
+        return _parallel(bind, q, bounds, streams)
+    if subject_range is not None:
+        _filters(q, dialect, column="subject_id", subject_range=subject_range)
+    return _run(bind, q, few=few)
+
+
+def _parallel(engine: Engine, q: _Query, bounds: tuple[int, int], streams: int) -> pl.DataFrame:
+    """COPY sub-ranges of subject ids over several connections at once."""
+    lo, hi = bounds
+    step = max(1, -(-(hi - lo) // streams))
+    parts = []
+    for start in range(lo, hi, step):
+        part = _Query(q.columns, q.table, list(q.where), dict(q.params), q.schema)
+        _filters(part, "postgresql", column="subject_id", subject_range=(start, min(start + step, hi)))
+        parts.append(part)
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        frames = list(pool.map(lambda part: _run(engine, part), parts))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=q.schema)
 
 
 def read_events(
-    engine: Engine,
+    bind: Bind,
     subject_ids: Iterable[int] | None = None,
     known_at: dt.datetime | None = None,
     *,
     subject_range: tuple[int, int] | None = None,
 ) -> pl.DataFrame:
     """Record status events (``EVENT_SCHEMA``), optionally of some subjects and as known at ``known_at``."""
-    dialect = _dialect(engine)
+    dialect = _dialect(bind)
     q = _Query(list(EVENT_SCHEMA), "record_events", [], {}, EVENT_SCHEMA)
     ids = _ids(subject_ids)
     if ids == []:
         return pl.DataFrame(schema=EVENT_SCHEMA)
     _filters(q, dialect, column="subject_id", ids=ids, subject_range=subject_range, known_at=known_at)
-    return _run(engine, q)
+    return _run(bind, q, few=ids is not None and len(ids) <= _FEW_IDS)
 
 
 def read_subjects(
-    engine: Engine,
+    bind: Bind,
     subject_ids: Iterable[int] | None = None,
     subject_types: Iterable[str] | None = None,
     *,
@@ -315,60 +375,41 @@ def read_subjects(
     """Subjects (``SUBJECT_SCHEMA``): id, type, pseudonymous key, organisation facts, audit attributes.
 
     Never the identity number (not even encrypted)."""
-    dialect = _dialect(engine)
-    columns = ["id", *list(SUBJECT_SCHEMA)[1:]]
-    q = _Query(columns, "subjects", [], {}, SUBJECT_SCHEMA)
+    dialect = _dialect(bind)
+    q = _Query(["id", *list(SUBJECT_SCHEMA)[1:]], "subjects", [], {}, SUBJECT_SCHEMA)
     ids = _ids(subject_ids)
     if ids == []:
         return pl.DataFrame(schema=SUBJECT_SCHEMA)
     types = None if subject_types is None else sorted(set(subject_types))
-    _filters(
-        q,
-        dialect,
-        column="id",
-        ids=ids,
-        subject_range=subject_range,
-        known_at=None,
-        texts={"subject_type": types},
-    )
-    return _run(engine, q)
+    _filters(q, dialect, column="id", ids=ids, subject_range=subject_range, texts={"subject_type": types})
+    return _run(bind, q, few=ids is not None and len(ids) <= _FEW_IDS)
 
 
 def read_links(
-    engine: Engine,
+    bind: Bind,
     org_ids: Iterable[int] | None = None,
     known_at: dt.datetime | None = None,
     *,
     roles: Iterable[str] | None = None,
 ) -> pl.DataFrame:
     """Organisation-person links (``LINK_SCHEMA``), optionally of some organisations and roles."""
-    dialect = _dialect(engine)
+    dialect = _dialect(bind)
     q = _Query(list(LINK_SCHEMA), "subject_links", [], {}, LINK_SCHEMA)
     ids = _ids(org_ids)
     if ids == []:
         return pl.DataFrame(schema=LINK_SCHEMA)
     role_list = None if roles is None else sorted(set(roles))
-    _filters(
-        q,
-        dialect,
-        column="org_subject_id",
-        ids=ids,
-        subject_range=None,
-        known_at=known_at,
-        texts={"role": role_list},
-    )
-    return _run(engine, q)
+    _filters(q, dialect, column="org_subject_id", ids=ids, known_at=known_at, texts={"role": role_list})
+    return _run(bind, q, few=ids is not None and len(ids) <= _FEW_IDS)
 
 
-def subject_id_range(engine: Engine, subject_types: Iterable[str] | None = None) -> tuple[int, int] | None:
+def subject_id_range(bind: Bind, subject_types: Iterable[str] | None = None) -> tuple[int, int] | None:
     """``(min id, max id + 1)`` of the subjects of the given types, or ``None`` when there are none."""
-    dialect = _dialect(engine)
+    dialect = _dialect(bind)
     q = _Query(["min(id)", "max(id)"], "subjects", [], {}, {"lo": pl.Int64(), "hi": pl.Int64()})
     types = None if subject_types is None else sorted(set(subject_types))
-    _filters(
-        q, dialect, column="id", ids=None, subject_range=None, known_at=None, texts={"subject_type": types}
-    )
-    lo, hi = _run(engine, q).row(0)
+    _filters(q, dialect, column="id", texts={"subject_type": types})
+    lo, hi = _run(bind, q, few=True).row(0)
     return None if lo is None else (int(lo), int(hi) + 1)
 
 

@@ -24,6 +24,7 @@ from features.registry import Registry, load_registry
 __all__ = [
     "ORG_TYPES",
     "PAYLOAD_KINDS",
+    "RECORD_INPUT_COLUMNS",
     "Context",
     "as_lazy",
     "cached_exprs",
@@ -46,6 +47,21 @@ ORG_TYPES = (
 # Kinds whose features read a field kept only in the JSON payload (the store may omit the payload
 # of every other kind): the insurance of a contribution, a licence's end, a registration date.
 PAYLOAD_KINDS = ("social_insurance_contribution", "administrative_licence", "org_registration")
+# The record columns the pipelines read (the store's other columns may be left out of reads).
+RECORD_INPUT_COLUMNS = (
+    "record_uid",
+    "version",
+    "subject_id",
+    "kind",
+    "event_date",
+    "publicity_end",
+    "severity",
+    "recorded_at",
+    "amount",
+    "quantity",
+    "outcome",
+    "payload",
+)
 SLOT_WINDOW = 36  # month slots tracked in contribution masks (bits 0..35)
 SMALL_INPUT_ROWS = 100_000
 T = TypeVar("T")

@@ -198,3 +198,14 @@ def test_cli_build(store: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyP
     bad = CliRunner().invoke(app, ["features", "build", "--as-of", "15/06/2026"])
     assert bad.exit_code == 2
     assert "not a date" in bad.output
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 2, 15), D, dt.date(2027, 6, 1)])
+def test_in_force_prefilter_does_not_change_features(store: sa.Engine, day: dt.date) -> None:
+    from features.pipelines import person_features
+    from scoring.store import read_events, read_records, read_subjects
+
+    subjects, events = read_subjects(store), read_events(store)
+    full = person_features(read_records(store), events, subjects, as_of=day)
+    lean = person_features(read_records(store, in_force_on=day), events, subjects, as_of=day)
+    assert_frame_equal(lean, full)
