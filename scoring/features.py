@@ -28,7 +28,14 @@ from features.pipelines import (
 )
 from features.pointintime import resolve_known_at
 from features.registry import Registry, load_registry
-from scoring.store import read_events, read_links, read_records, read_subjects, subject_id_range
+from scoring.store import (
+    read_events,
+    read_links,
+    read_records,
+    read_subject,
+    read_subjects,
+    subject_id_range,
+)
 
 __all__ = [
     "FeatureBuild",
@@ -197,30 +204,36 @@ def subject_features(
     catalogue: Catalogue | None = None,
     registry: Registry | None = None,
 ) -> pl.DataFrame:
-    """One subject's feature row as of ``as_of`` (same pipelines as the batch build).
+    """One subject's feature row as of ``as_of`` (same pipelines as the batch build), from one
+    round trip of indexed reads (``read_subject``).
 
     Raises ``SubjectNotFound`` when the id is not in the store.
     """
     cat = catalogue if catalogue is not None else load_catalogue()
     reg = registry if registry is not None else load_registry(catalogue=cat)
     known = resolve_known_at(as_of, known_at)
-    with engine.connect() as conn:  # one connection for the few indexed reads
-        subjects = read_subjects(conn, [subject_id])
-        if subjects.height == 0:
-            raise SubjectNotFound(f"no subject {subject_id}")
-        ids = [subject_id]
-        links = None
-        if subjects["subject_type"][0] != "person":
-            links = read_links(conn, ids, known_at=known, roles=[_rep_role(reg)])
-            ids += links["person_subject_id"].to_list()
-        records = read_records(
-            conn, ids, known_at=known, payload=PAYLOAD_KINDS, columns=RECORD_INPUT_COLUMNS, in_force_on=as_of
-        )
-        events = read_events(conn, ids, known_at=known)
-    if links is None:
+    snap = read_subject(
+        engine,
+        subject_id,
+        known_at=known,
+        in_force_on=as_of,
+        role=_rep_role(reg),
+        payload=PAYLOAD_KINDS,
+        columns=RECORD_INPUT_COLUMNS,
+    )
+    if snap.subjects.height == 0:
+        raise SubjectNotFound(f"no subject {subject_id}")
+    if snap.subjects["subject_type"][0] == "person":
         return person_features(
-            records, events, subjects, as_of=as_of, known_at=known, catalogue=cat, registry=reg
+            snap.records, snap.events, snap.subjects, as_of=as_of, known_at=known, catalogue=cat, registry=reg
         )
     return enterprise_features(
-        records, events, subjects, links, as_of=as_of, known_at=known, catalogue=cat, registry=reg
+        snap.records,
+        snap.events,
+        snap.subjects,
+        snap.links,
+        as_of=as_of,
+        known_at=known,
+        catalogue=cat,
+        registry=reg,
     )

@@ -40,6 +40,7 @@ __all__ = [
     "read_links",
     "read_records",
     "read_snapshot",
+    "read_subject",
     "read_subjects",
     "scan_snapshot",
     "subject_id_range",
@@ -212,6 +213,26 @@ def _run_postgres_select(conn: Connection, q: _Query) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=q.schema, orient="row")
 
 
+def _run_many(conn: Connection, queries: Sequence[_Query]) -> list[pl.DataFrame]:
+    """Several small queries in one round trip (PostgreSQL pipeline mode); SQLite runs them in turn."""
+    if conn.dialect.name == "sqlite":
+        return [_run_sqlite(conn, q) for q in queries]
+    raw: Any = conn.connection.driver_connection
+    cursors = []
+    with raw.pipeline():
+        for q in queries:
+            cur = raw.cursor()
+            cur.execute(q.sql("pyformat"), q.params)
+            cursors.append(cur)
+    frames = [
+        pl.DataFrame(cur.fetchall(), schema=q.schema, orient="row")
+        for cur, q in zip(cursors, queries, strict=True)
+    ]
+    for cur in cursors:
+        cur.close()
+    return frames
+
+
 def _run_postgres_copy(conn: Connection, q: _Query) -> pl.DataFrame:
     # Dates travel as day numbers (cheaper to print and to parse than text); timestamps as ISO text.
     sql = q.sql("pyformat", dates_as_days=True)
@@ -277,6 +298,75 @@ def _payload_column(payload: bool | Iterable[str]) -> tuple[str, list[str] | Non
     ) + ") THEN payload END", kinds
 
 
+def _record_query(
+    dialect: str,
+    *,
+    payload: bool | Iterable[str],
+    columns: Sequence[str] | None,
+    known_at: dt.datetime | None,
+    in_force_on: dt.date | None,
+    kinds: list[str] | None = None,
+) -> _Query:
+    names = list(RECORD_SCHEMA) if columns is None else [c for c in RECORD_SCHEMA if c in set(columns)]
+    if columns is not None and (unknown := sorted(set(columns) - set(RECORD_SCHEMA))):
+        raise StoreError(f"unknown record columns {unknown}")
+    payload_sql, payload_kinds = _payload_column(payload)
+    q = _Query(
+        [f"{payload_sql} AS payload" if c == "payload" else c for c in names],
+        "records",
+        [],
+        {},
+        {c: RECORD_SCHEMA[c] for c in names},
+    )
+    if payload_kinds and "payload" in names:
+        q.params.update({f"pk{i}": k for i, k in enumerate(payload_kinds)})
+    _filters(q, dialect, column="subject_id", known_at=known_at, texts={"kind": kinds})
+    if in_force_on is not None:
+        q.where.append("((event_date <= :in_force_on AND publicity_end > :in_force_on) OR version > 1)")
+        q.params["in_force_on"] = in_force_on if dialect == "postgresql" else in_force_on.isoformat()
+    return q
+
+
+def read_subject(
+    bind: Bind,
+    subject_id: int,
+    *,
+    known_at: dt.datetime | None = None,
+    in_force_on: dt.date | None = None,
+    role: str = "legal_representative",
+    payload: bool | Iterable[str] = True,
+    columns: Sequence[str] | None = None,
+) -> StoreSnapshot:
+    """One subject's file for scoring: the subject, its links of ``role`` and the records and
+    events of the subject and of the persons it links to, in one round trip (indexed reads).
+
+    Arguments as for ``read_records``; ``subjects`` holds the one subject (empty if unknown).
+    """
+    dialect = _dialect(bind)
+    sid = int(subject_id)
+    subjects = _Query(
+        ["id", *list(SUBJECT_SCHEMA)[1:]], "subjects", ["id = :sid"], {"sid": sid}, SUBJECT_SCHEMA
+    )
+    links = _Query(list(LINK_SCHEMA), "subject_links", ["org_subject_id = :sid"], {"sid": sid}, LINK_SCHEMA)
+    _filters(links, dialect, column="org_subject_id", known_at=known_at, texts={"role": [role]})
+    # The subject's rows and its linked persons' rows (legal representatives of an organisation).
+    linked = "SELECT person_subject_id FROM subject_links WHERE org_subject_id = :sid AND role = :link_role"
+    if known_at is not None:
+        linked += " AND recorded_at <= :known_at"
+    whose = f"(subject_id = :sid OR subject_id IN ({linked}))"
+    records = _record_query(
+        dialect, payload=payload, columns=columns, known_at=known_at, in_force_on=in_force_on
+    )
+    records.where.insert(0, whose)
+    events = _Query(list(EVENT_SCHEMA), "record_events", [whose], {}, EVENT_SCHEMA)
+    _filters(events, dialect, column="subject_id", known_at=known_at)
+    for q in (records, events):
+        q.params.update(sid=sid, link_role=role)
+    with _connection(bind) as conn:
+        subject_rows, link_rows, record_rows, event_rows = _run_many(conn, [subjects, links, records, events])
+    return StoreSnapshot(record_rows, event_rows, subject_rows, link_rows, known_at)
+
+
 def read_records(
     bind: Bind,
     subject_ids: Iterable[int] | None = None,
@@ -302,24 +392,12 @@ def read_records(
     (PostgreSQL, range or whole-table reads through an engine). Row order is unspecified.
     """
     dialect = _dialect(bind)
-    names = list(RECORD_SCHEMA) if columns is None else [c for c in RECORD_SCHEMA if c in set(columns)]
-    if columns is not None and (unknown := sorted(set(columns) - set(RECORD_SCHEMA))):
-        raise StoreError(f"unknown record columns {unknown}")
-    payload_sql, payload_kinds = _payload_column(payload)
-    q = _Query(
-        [f"{payload_sql} AS payload" if c == "payload" else c for c in names],
-        "records",
-        [],
-        {},
-        {c: RECORD_SCHEMA[c] for c in names},
-    )
-    if payload_kinds and "payload" in names:
-        q.params.update({f"pk{i}": k for i, k in enumerate(payload_kinds)})
+    q = _record_query(dialect, payload=payload, columns=columns, known_at=known_at, in_force_on=None)
     ids = _ids(subject_ids)
     kind_list = None if kinds is None else sorted(set(kinds))
     if ids == [] or kind_list == []:
         return pl.DataFrame(schema=q.schema)
-    _filters(q, dialect, column="subject_id", ids=ids, known_at=known_at, texts={"kind": kind_list})
+    _filters(q, dialect, column="subject_id", ids=ids, texts={"kind": kind_list})
     if in_force_on is not None:
         q.where.append("((event_date <= :in_force_on AND publicity_end > :in_force_on) OR version > 1)")
         q.params["in_force_on"] = in_force_on if dialect == "postgresql" else in_force_on.isoformat()

@@ -21,6 +21,7 @@ from scoring.store import (
     read_links,
     read_records,
     read_snapshot,
+    read_subject,
     read_subjects,
     scan_snapshot,
     subject_id_range,
@@ -300,3 +301,23 @@ def test_columns_and_in_force_prefilter(store: sa.Engine) -> None:
         "u3",
         "u4",
     ]
+
+
+def test_read_subject_with_its_legal_representative(store: sa.Engine) -> None:
+    org = read_subject(store, 3)
+    assert org.subjects["subject_id"].to_list() == [3]
+    assert org.links["person_subject_id"].to_list() == [2]
+    # The organisation's records and its representative's (person 2).
+    assert sorted(org.records["record_uid"].to_list()) == ["u3", "u4"]
+    assert org.events["record_uid"].to_list() == ["u4"]
+    assert_frame_equal(
+        _sorted(org.records, "record_uid"), _sorted(read_records(store, subject_ids=[2, 3]), "record_uid")
+    )
+    # Subject 4's link was recorded on 2026-03-01: not known before.
+    early = read_subject(store, 4, known_at=dt.datetime(2026, 2, 15))
+    assert (early.links.height, early.records["record_uid"].to_list()) == (0, ["u5"])
+    assert sorted(read_subject(store, 4).records["record_uid"].to_list()) == ["u1", "u1", "u2", "u5"]
+    person = read_subject(store, 1, known_at=T0, columns=["record_uid", "version", "subject_id"])
+    assert person.records.columns == ["record_uid", "version", "subject_id"]
+    assert sorted(person.records["record_uid"].to_list()) == ["u1", "u2"]
+    assert read_subject(store, 999).subjects.height == 0
