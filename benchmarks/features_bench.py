@@ -751,7 +751,8 @@ def main(argv: list[str] | None = None) -> None:
         results["postgres"] = g
         factor = p["records"] / g["pg_records"]
         print(
-            f"PG READ {g['pg_records']:,} records by COPY ({args.streams} streams) in {g['pg_read_records_s']:.1f} s"
+            f"PG READ {g['pg_records']:,} records by COPY ({args.streams} streams)"
+            f" in {g['pg_read_records_s']:.1f} s"
             f" ({g['pg_records'] / g['pg_read_records_s'] / 1e6:.2f} M/s); extrapolated linearly to"
             f" {p['records']:,} records: {g['pg_read_records_s'] * factor:.0f} s"
         )
