@@ -6,6 +6,7 @@ progress bar on a terminal); results go to stdout. Identity numbers are never pr
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.cli import app
 from features.catalogue import load_catalogue
+from features.validate import RecordValidator
 from scoring.db import ingest_repository as repo
 from scoring.db.engine import make_engine
 from scoring.db.tables import IngestBatch
@@ -34,6 +36,10 @@ def _engine() -> sa.Engine:
         typer.echo("error: the database has no schema; run `credit db upgrade` first", err=True)
         raise typer.Exit(2)
     return engine
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def reconciliation(r: BatchResult | dict[str, int]) -> str:
@@ -95,6 +101,7 @@ def ingest(
     catalogue = load_catalogue()
     vault = IdentityVault.from_settings(settings)
     reporter = _Reporter(Console(stderr=True))
+    validator = RecordValidator(catalogue, now=_utcnow(), person_key=vault.lookup_key)
     totals = dict.fromkeys(("rows_read", "accepted", "duplicate", "correction", "quarantined"), 0)
     reasons: dict[str, int] = {}
     failed: list[str] = []
@@ -113,6 +120,7 @@ def ingest(
                 encoding=encoding,
                 progress=reporter,
                 source_name=name,
+                validator=validator,
             )
         except IngestError as exc:
             reporter.stop()

@@ -136,7 +136,10 @@ def ingest_path(
     """Ingest a file, or every .csv/.jsonl/.parquet file below a folder in order of relative path.
 
     Each file is its own batch; an ``IngestError`` stops at that file (earlier ones stay stored).
+    One validator (and its identifier cache) serves every file; dates are checked against ``now``
+    or the start of the run.
     """
+    validator = RecordValidator(catalogue, now=now or _utcnow(), person_key=vault.lookup_key)
     return [
         ingest_file(
             engine,
@@ -147,6 +150,7 @@ def ingest_path(
             encoding=encoding,
             progress=progress,
             source_name=name,
+            validator=validator,
         )
         for f, name in discover_files(path)
     ]
@@ -162,8 +166,14 @@ def ingest_file(
     encoding: str | None = None,
     progress: Progress | None = None,
     source_name: str | None = None,
+    validator: RecordValidator | None = None,
 ) -> BatchResult:
-    """Ingest one file as one batch (one transaction). ``now`` (naive UTC) is the ingestion time."""
+    """Ingest one file as one batch (one transaction).
+
+    ``now`` (naive UTC) is the ingestion time: dates after it are quarantined and records are
+    stamped with it (default: the current time). ``source_name`` names the batch (default: the
+    file name). ``validator``: reuse one across files (``ingest_path`` does), with its own ``now``.
+    """
     path = Path(path)
     report: Progress = progress or (lambda _phase, _done, _total: None)
     name = mask_id_numbers(source_name or path.name)[:300]
@@ -185,7 +195,7 @@ def ingest_file(
         raise UnreadableFile(f"{name}: {exc}") from None
     del data
     report("validating", 0, raw.rows_read)
-    validator = RecordValidator(catalogue, now=now, person_key=vault.lookup_key)
+    validator = validator or RecordValidator(catalogue, now=now, person_key=vault.lookup_key)
     result = validator.validate(raw.frame)
     rec = with_identity(result.records, vault)
 

@@ -42,6 +42,7 @@ _LOCK_KEY = 0x6372656469_6E67
 _CHUNK = 50_000
 _SQLITE_DATE, _SQLITE_DATETIME = "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%6f"  # SQLAlchemy's SQLite storage
 _IN_CHUNK = 900
+_TEMP_TABLE_FROM = 20_000  # uids; fewer go as one array parameter
 
 batches = cast(sa.Table, IngestBatch.__table__)
 quarantined = cast(sa.Table, QuarantinedRow.__table__)
@@ -132,10 +133,19 @@ _VERSION_SCHEMA = {"record_uid": pl.Utf8, "version": pl.Int64, "content_hash": p
 
 
 def latest_versions(conn: Connection, uids: Sequence[str]) -> pl.DataFrame:
-    """The latest stored version of each given record_uid that exists."""
+    """The latest stored version of each given record_uid that exists.
+
+    PostgreSQL: one query with the uids as an array up to ``_TEMP_TABLE_FROM``, else the uids are
+    copied into a temporary table joined to ``records``. SQLite: chunked ``IN`` lists.
+    """
     cols = (records.c.record_uid, records.c.version, records.c.content_hash, records.c.department)
     rows: list[tuple[Any, ...]] = []
-    if uids and _is_pg(conn):
+    if uids and _is_pg(conn) and len(uids) < _TEMP_TABLE_FROM:
+        q = sa.select(*cols).where(
+            records.c.record_uid == sa.any_(sa.bindparam("uids", type_=sa.ARRAY(sa.String)))
+        )
+        rows = [tuple(r) for r in conn.execute(q, {"uids": list(uids)})]
+    elif uids and _is_pg(conn):
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cur:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from features.catalogue import load_catalogue
 from features.ids import org_check_char, person_check_char, uscc_check_char
 from features.reasons import QUARANTINE_REASONS
+from scoring.db import ingest_repository as repo
 from scoring.db.tables import Base
 from scoring.identity import IdentityVault
 from scoring.ingest import BatchResult, UnreadableFile, UnsupportedFile, ingest_file, ingest_path
@@ -111,9 +112,16 @@ def test_outcomes_reconcile_within_one_file(engine: sa.Engine, vault: IdentityVa
     assert batch == [(7, 2, 1, 1, 3)]
 
 
+@pytest.mark.parametrize("temp_table_from", [1, 20_000], ids=["temp-table", "array"])
 def test_duplicate_correction_conflict_across_batches(
-    engine: sa.Engine, vault: IdentityVault, tmp_path: Path
+    engine: sa.Engine,
+    vault: IdentityVault,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    temp_table_from: int,
 ) -> None:
+    # PostgreSQL looks stored records up through a temporary table, or an array when there are few.
+    monkeypatch.setattr(repo, "_TEMP_TABLE_FROM", temp_table_from)
     header = ["kind", "subject_id", "event_date", "department", "utility", "account_no", "period", "amount",
               "days_late", "status"]  # fmt: skip
     bill = ["utility_bill", P1, "2024-02-03", "water", "water", "W-1", "2024-01", "35.5", "0", "on_time"]
