@@ -7,6 +7,12 @@ everything to MLflow and registers the version. The first version of a registere
 becomes ``champion`` (exported for serving); later ones become ``challenger`` until
 ``credit models promote`` decides.
 
+Training reconstructs each as-of date from the store **as known when training runs**
+(``known_at`` = now): a store back-filled after the fact (a migration, the synthetic city) holds
+records recorded long after their event dates, which "as known at D" would not see. Later
+corrections of the past therefore reach the training data; scoring and replay use the store as
+known at the time of scoring.
+
 Who is in the data: adults (18+ on the as-of date) who are not thin-file
 (``models.thinfile``); minors and thin files get explicit states, never a model score.
 """
@@ -76,12 +82,23 @@ def labelled_frame(
     as_of: dt.date,
     registry: Registry,
     settings: Settings,
+    known_at: dt.datetime,
 ) -> pd.DataFrame:
-    """Features, label, audit attributes and eligibility for every subject of a type at ``as_of``."""
+    """Features, label, audit attributes and eligibility for every subject of a type at ``as_of``.
+
+    Features use the records usable on ``as_of`` as known at ``known_at``; labels the outcome in
+    the 12 months after ``as_of``, as known at ``known_at``.
+    """
     catalogue = load_catalogue()
     if subject == "person":
         feats = person_features(
-            store.records, store.events, store.subjects, as_of=as_of, catalogue=catalogue, registry=registry
+            store.records,
+            store.events,
+            store.subjects,
+            as_of=as_of,
+            known_at=known_at,
+            catalogue=catalogue,
+            registry=registry,
         )
     else:
         feats = enterprise_features(
@@ -90,10 +107,11 @@ def labelled_frame(
             store.subjects,
             store.links,
             as_of=as_of,
+            known_at=known_at,
             catalogue=catalogue,
             registry=registry,
         )
-    labels = build_labels(store.records, store.events, store.subjects, as_of, catalogue)
+    labels = build_labels(store.records, store.events, store.subjects, as_of, catalogue, known_at=known_at)
     attrs = store.subjects.select(
         "subject_id", "subject_type", "subject_key", "birth_year", "gender", "district_code", "sector"
     )
@@ -182,11 +200,12 @@ def train(
     registry = load_registry()
     engine = make_engine(settings.database_url)
     say("reading the records store")
-    store = read_snapshot(engine)
+    known_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    store = read_snapshot(engine, known_at=known_at)
     engine.dispose()
     say(f"building features and labels at {train_as_of} and {as_of}")
-    dev_all = labelled_frame(store, subject, train_as_of, registry, settings)
-    val_all = labelled_frame(store, subject, as_of, registry, settings)
+    dev_all = labelled_frame(store, subject, train_as_of, registry, settings, known_at)
+    val_all = labelled_frame(store, subject, as_of, registry, settings, known_at)
     dev, val = dev_all[dev_all["eligible"]], val_all[val_all["eligible"]]
     if dev["label"].nunique() < 2 or val["label"].nunique() < 2:
         raise ValueError("both as-of dates need goods and bads among eligible subjects; is the store loaded?")

@@ -61,10 +61,16 @@ def build_labels(
     subjects: FrameLike,
     as_of: dt.date,
     catalogue: Catalogue | None = None,
+    known_at: dt.datetime | None = None,
 ) -> pl.DataFrame:
-    """``subject_id, label`` (0/1) for every person and organisation in ``subjects``, sorted."""
+    """``subject_id, label`` (0/1) for every person and organisation in ``subjects``, sorted.
+
+    ``known_at`` defaults to the end of the label window; a store back-filled later (records
+    recorded after the window, as a synthetic city or a migration is) needs a later one.
+    """
     catalogue = catalogue if catalogue is not None else load_catalogue()
-    start, end, known_at = label_window(as_of)
+    start, end, window_known = label_window(as_of)
+    known_at = known_at or window_known
     latest = latest_versions(as_lazy(records), known_at).filter(
         (pl.col("event_date") > start) & (pl.col("event_date") <= end)
     )
