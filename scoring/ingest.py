@@ -300,8 +300,11 @@ def _create_subjects(
     now: dt.datetime,
 ) -> dict[str, int]:
     """Create the subjects of stored rows (and the persons their person_id fields name)."""
-    firsts = kept.unique("subject_key", keep="first", maintain_order=True).filter(
-        ~pl.col("subject_key").is_in(list(existing))
+    cols = ["subject_key", "subject_id", "subject_type", "birth_date", "gender", "district_code"]
+    firsts = (
+        kept.select(cols)
+        .filter(~pl.col("subject_key").is_in(list(existing)))
+        .unique("subject_key", keep="first", maintain_order=True)
     )
     rows: list[dict[str, Any]] = []
     for r in firsts.iter_rows(named=True):
@@ -320,7 +323,7 @@ def _create_subjects(
             }
         )
     new_keys = {r["subject_key"] for r in rows}
-    numbers = sorted({n for refs in kept["person_refs"].to_list() for n in refs})
+    numbers = sorted(kept["person_refs"].explode().drop_nulls().unique().to_list())
     ref_keys = {n: vault.lookup_key(n) for n in numbers}
     existing = {**existing, **repo.subject_ids(conn, [k for k in ref_keys.values() if k not in existing])}
     for number, key in ref_keys.items():
