@@ -135,7 +135,8 @@ class Record(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    record_uid: Mapped[str] = mapped_column(String(32), index=True)
+    # (record_uid, version) is unique and indexed; no separate index on record_uid is needed.
+    record_uid: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(SmallInteger)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
     kind: Mapped[str] = mapped_column(String(48))
