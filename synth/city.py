@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import shutil
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,60 +119,67 @@ def generate_city(config: CityConfig, out: Path) -> CitySummary:
     n_chunks = -(-config.people // CHUNK)
     manifest: list[pl.DataFrame] = []
     truth: list[pl.DataFrame] = []
+    drivers: list[pl.DataFrame] = []
     counts: list[pl.DataFrame] = []
     defects: Counter[str] = Counter()
     rows_by_kind: Counter[str] = Counter()
-    for k in range(n_chunks):
-        rng = np.random.default_rng(np.random.SeedSequence([config.seed, 1, k]))
-        lo, hi = k * CHUNK, min((k + 1) * CHUNK, config.people)
-        olo, ohi = k * config.enterprises // n_chunks, (k + 1) * config.enterprises // n_chunks
-        lives = live(rng, people, lo, hi, tl)
-        olives = live_orgs(rng, orgs, people, olo, ohi, tl, coverage=k == 0)
-        defector = Defector(
-            catalogue,
-            np.random.default_rng(np.random.SeedSequence([config.seed, 2, k])),
-            config.defect_rate,
-            len(q_labels),
-        )
-        batch = Batch(catalogue, tl, k, count_until=as_of_day, quarter_of_day=q_of_day, defector=defector)
-        person_rows(batch, lives, rng)
-        org_rows(batch, olives, people.ids[orgs.rep[olo:ohi]], rng)
-        copies, next_rid = defector.copy_frames(batch.next_rid)
-        minors = defector.minor_listings(
-            sum(batch.rows_by_kind.values()),
-            _minor_candidates(lives, tl, rng),
-            serial_base=k * 10_000_000 + 9_000_000,
-            next_rid=next_rid,
-            quarter_of_day=q_of_day,
-            first_day=tl.first_day,
-        )
-        frames = batch.file_frames([*copies.items(), *minors.items()])
-        rows_by_kind.update(batch.rows_by_kind)
-        counts.append(
-            pl.DataFrame(
-                {"subject_id": batch.subject_ids, "records_to_as_of": batch.counts}, schema=_COUNT_SCHEMA
+    # Generation of chunk k+1 overlaps the writing of chunk k (one writer thread, files written in
+    # chunk order, so the output does not depend on timing).
+    pending: Future[pl.DataFrame] | None = None
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for k in range(n_chunks):
+            rng = np.random.default_rng(np.random.SeedSequence([config.seed, 1, k]))
+            lo, hi = k * CHUNK, min((k + 1) * CHUNK, config.people)
+            olo, ohi = k * config.enterprises // n_chunks, (k + 1) * config.enterprises // n_chunks
+            lives = live(rng, people, lo, hi, tl)
+            olives = live_orgs(rng, orgs, people, olo, ohi, tl, coverage=k == 0)
+            defector = Defector(
+                catalogue,
+                np.random.default_rng(np.random.SeedSequence([config.seed, 2, k])),
+                config.defect_rate,
+                len(q_labels),
             )
-        )
-        manifest.append(_write(sink, frames, q_labels, defects))
-        for b, as_of in zip(tl.labelled_blocks, tl.as_of_dates, strict=True):
-            sel = np.flatnonzero(lives.scored[:, b])
-            truth.append(
-                _truth(lives.trait("ids")[sel], "person", as_of, lives.p[sel, b], lives.outcome[sel, b])
+            batch = Batch(catalogue, tl, k, count_until=as_of_day, quarter_of_day=q_of_day, defector=defector)
+            person_rows(batch, lives, rng)
+            org_rows(batch, olives, people.ids[orgs.rep[olo:ohi]], rng)
+            copies, next_rid = defector.copy_frames(batch.next_rid)
+            minors = defector.minor_listings(
+                sum(batch.rows_by_kind.values()),
+                _minor_candidates(lives, tl, rng),
+                serial_base=k * 10_000_000 + 9_000_000,
+                next_rid=next_rid,
+                quarter_of_day=q_of_day,
+                first_day=tl.first_day,
             )
-            sel = np.flatnonzero(olives.scored[:, b])
-            truth.append(
-                _truth(
-                    olives.attr("ids")[sel],
-                    olives.attr("subject_type")[sel],
-                    as_of,
-                    olives.p[sel, b],
-                    olives.outcome[sel, b],
+            frames = batch.file_frames([*copies.items(), *minors.items()])
+            rows_by_kind.update(batch.rows_by_kind)
+            counts.append(
+                pl.DataFrame(
+                    {"subject_id": batch.subject_ids, "records_to_as_of": batch.counts}, schema=_COUNT_SCHEMA
                 )
             )
+            for b, as_of in zip(tl.labelled_blocks, tl.as_of_dates, strict=True):
+                for ids, kinds, life in (
+                    (lives.trait("ids"), "person", lives),
+                    (olives.attr("ids"), olives.attr("subject_type"), olives),
+                ):
+                    sel = np.flatnonzero(life.scored[:, b])
+                    kinds_sel = kinds if isinstance(kinds, str) else kinds[sel]
+                    truth.append(_truth(ids[sel], kinds_sel, as_of, life.p[sel, b], life.outcome[sel, b]))
+                    drivers.append(_drivers(ids[sel], as_of, {n: v[sel, b] for n, v in life.drivers.items()}))
+            del lives, olives, batch, defector
+            if pending is not None:
+                manifest.append(pending.result())
+            pending = writer.submit(_write, sink, frames, q_labels, defects)
+            del frames
+        if pending is not None:
+            manifest.append(pending.result())
     sink.close()
     truth_frame = pl.concat(truth).sort("as_of", maintain_order=True)
     record_counts = pl.concat(counts)
     _write_truth(out / "truth", people, orgs, tl, truth_frame, record_counts)
+    driver_frame = pl.concat(drivers, how="diagonal").sort("as_of", maintain_order=True)
+    driver_frame.write_parquet(out / "truth" / "drivers.parquet")
     man = pl.concat(manifest).sort(["file", "line"]) if manifest else pl.DataFrame(schema=_MANIFEST_SCHEMA)
     man.write_csv(out / "manifest.csv")
     volumes = _volumes(config, sink, rows_by_kind, defects, tl)
@@ -202,6 +210,17 @@ def _truth(
             "as_of": pl.repeat(as_of, n, eager=True, dtype=pl.Date),
             "p_true": pl.Series(p, dtype=pl.Float64),
             "outcome": pl.Series(outcome.astype(np.int8), dtype=pl.Int8),
+        }
+    )
+
+
+def _drivers(ids: np.ndarray, as_of: dt.date, values: dict[str, np.ndarray]) -> pl.DataFrame:
+    n = len(ids)
+    return pl.DataFrame(
+        {
+            "subject_id": pl.Series(ids, dtype=pl.String),
+            "as_of": pl.repeat(as_of, n, eager=True, dtype=pl.Date),
+            **{k: pl.Series(v) for k, v in values.items()},
         }
     )
 

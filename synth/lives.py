@@ -1,6 +1,6 @@
 """What happens to the people of one chunk, month by month: latent state, jobs, loans, outcomes.
 
-* latent state ``x``: monthly AR(1), ``x_t = 0.92 x_{t-1} + 0.39 e_t`` (stationary N(0, 1));
+* latent state ``x``: monthly AR(1), ``x_t = 0.97 x_{t-1} + 0.24 e_t`` (stationary N(0, 1));
   ``x0`` is the state at the start of the window (the start of block 0).
 * employment: 0 not in the labour force (minor, student), 1 employed, 2 unemployed, 3 retired;
   job loss and re-employment hazards depend on the traits and on ``x``.
@@ -23,7 +23,7 @@ from synth.timeline import Timeline, age_years
 
 __all__ = ["CourtEvents", "Lives", "Loans", "live"]
 
-RHO = 0.92
+RHO = 0.97
 EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -72,6 +72,7 @@ class Lives:
     scored: np.ndarray  # (n, B) present and adult at the block start
     outcome: np.ndarray  # (n, B) bool
     court: CourtEvents
+    drivers: dict[str, np.ndarray]  # the dynamic drivers at each block start, (n, B) each
 
     @property
     def n(self) -> int:
@@ -81,10 +82,15 @@ class Lives:
         arr: np.ndarray = getattr(self.people, name)[self.lo : self.lo + self.n]
         return arr
 
+    @property
+    def stress(self) -> np.ndarray:
+        """Financial stress: static fragility plus the monthly latent state, (n, T)."""
+        out: np.ndarray = self.trait("f")[:, None] + self.x
+        return out
+
     def risk(self) -> np.ndarray:
-        """Monthly behavioural risk: the traits, the state and unemployment, (n, T)."""
-        f, c = self.trait("f")[:, None], self.trait("c")[:, None]
-        out: np.ndarray = 0.5 * f - 0.45 * c + 0.85 * self.x + 0.5 * (self.emp == 2)
+        """Monthly behavioural risk: stress, carelessness and unemployment, (n, T)."""
+        out: np.ndarray = 0.6 * self.stress - 0.45 * self.trait("c")[:, None] + 0.5 * (self.emp == 2)
         return out
 
 
@@ -187,6 +193,11 @@ def live(rng: np.random.Generator, people: People, lo: int, hi: int, timeline: T
     scored = np.zeros((n, nb), dtype=bool)
     outcome = np.zeros((n, nb), dtype=bool)
     court: list[tuple[np.ndarray, ...]] = []
+    drivers = {
+        "state": np.zeros((n, nb)),
+        "unemployed": np.zeros((n, nb), dtype=bool),
+        "indebted": np.zeros((n, nb), dtype=bool),
+    }
     for b in range(nb):
         s = 12 * b
         x_start = x0 if b == 0 else x[:, s - 1]
@@ -198,21 +209,23 @@ def live(rng: np.random.Generator, people: People, lo: int, hi: int, timeline: T
         active = (loans.start <= s) & (s < loans.stop)
         indebted = np.bincount(loans.owner[active], minlength=n) > 0
         pb = person_probability(
-            fragility=people.f[sl],
+            stress=people.f[sl] + x_start,
             conscientiousness=people.c[sl],
-            state=x_start,
             unemployed=e_start == 2,
             indebted=indebted,
             income=people.wage_z[sl],
         )
         p[:, b] = np.where(scored[:, b], pb, 0.0)
         outcome[:, b] = rng.random(n) < p[:, b]
+        drivers["state"][:, b] = x_start
+        drivers["unemployed"][:, b] = e_start == 2
+        drivers["indebted"][:, b] = indebted
         court.append(
             _block_events(rng, loans, outcome[:, b], s, block_first[b], block_first[b + 1] - 1, month_first)
         )
 
     events = CourtEvents(*(np.concatenate([c[i] for c in court]) for i in range(6)))
-    return Lives(lo, people, present, age, x0, x, emp0, emp, wage, loans, p, scored, outcome, events)
+    return Lives(lo, people, present, age, x0, x, emp0, emp, wage, loans, p, scored, outcome, events, drivers)
 
 
 def _block_events(

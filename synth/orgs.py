@@ -212,6 +212,7 @@ class OrgLives:
     outcome: np.ndarray  # (m, B)
     event_type: np.ndarray  # (m, B) index into EVENT_TYPES, -1 without outcome
     event_day: np.ndarray  # (m, B) day of the outcome event (tax level D: set by the records)
+    drivers: dict[str, np.ndarray]  # the dynamic drivers at each block start, (m, B) each
 
     @property
     def n(self) -> int:
@@ -257,6 +258,7 @@ def live_orgs(
     outcome = np.zeros((m, nb), dtype=bool)
     event_type = np.full((m, nb), -1, dtype=np.int64)
     event_day = np.full((m, nb), -1, dtype=np.int64)
+    drivers = {"state": np.zeros((m, nb)), "young": np.zeros((m, nb), dtype=bool)}
     weights = np.stack(
         [
             np.where(business, np.where(size == "micro", 0.45, 0.25), 0.0),
@@ -283,6 +285,8 @@ def live_orgs(
         )
         p[:, b] = np.where(scored[:, b], pb, 0.0)
         outcome[:, b] = rng.random(m) < p[:, b]
+        drivers["state"][:, b] = y0 if b == 0 else y[:, s - 1]
+        drivers["young"][:, b] = young
         # Tax level D needs a full level row in this block's April: registered before the evaluated year.
         april = s + int(np.flatnonzero(timeline.month_of_year[s : s + 12] == 4)[0])
         evaluated = timeline.ordinal(dt.date(int(timeline.year_of[april]) - 1, 1, 1))
@@ -298,7 +302,9 @@ def live_orgs(
         event_day[:, b] = np.where(outcome[:, b], day, -1)
     if coverage:
         _cover(event_type, w_all=weights)
-    return OrgLives(lo, orgs, reg_month, present, y0, y, rep_risk, p, scored, outcome, event_type, event_day)
+    return OrgLives(
+        lo, orgs, reg_month, present, y0, y, rep_risk, p, scored, outcome, event_type, event_day, drivers
+    )
 
 
 def april_day(timeline: Timeline, april: int, u: np.ndarray) -> np.ndarray:

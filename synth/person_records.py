@@ -1,10 +1,10 @@
 """Department rows about the people of one chunk, driven by their simulated lives.
 
 Monthly: pension, unemployment and work-injury insurance and employee medical insurance while
-employed (arrears when the employer falls behind), a self-paid pension for some of the
+employed (arrears when the employer falls behind), a self-paid pension for half of the
 unemployed, individual income tax above the threshold, utility bills (electricity monthly, water
 every other month, gas, heating November–March) and loan instalments. Yearly: resident medical
-insurance for everyone not employed in January (children included). Events at Poisson rates:
+insurance for children, students and the unemployed (in January). Events at Poisson rates:
 traffic violations, small administrative penalties, volunteering, blood donations, awards, red
 lists, commitments, tax arrears, rare serious-dishonesty listings. Court rows and 90+ days overdue
 loan rows only come from outcome events (``synth.lives``).
@@ -36,7 +36,7 @@ _UTILITIES = (
 
 def _lateness(rng: np.random.Generator, status: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Days late: 0 on time, a few days to two months when late, one to twelve months in arrears."""
-    late = np.minimum(1 + rng.geometric(1.0 / np.exp(1.6 + 0.35 * np.clip(x, -3, 3))), 89)
+    late = np.minimum(1 + rng.geometric(1.0 / np.exp(1.6 + 0.5 * np.clip(x, -3, 3))), 89)
     arrears = 30 + np.minimum(rng.geometric(1 / 60.0, size=len(status)), 330)
     out: np.ndarray = np.where(status == 2, arrears, np.where(status == 1, late, 0))
     return out
@@ -48,8 +48,8 @@ def person_rows(batch: Batch, lives: Lives, rng: np.random.Generator) -> None:
     moy = tl.month_of_year
     ids = np.arange(lives.n) + batch.register(lives.trait("ids"))
     gidx = lives.lo + np.arange(lives.n)
-    present, age, emp, x = lives.present, lives.age, lives.emp, lives.x
-    f, c = lives.trait("f")[:, None], lives.trait("c")[:, None]
+    present, age, emp, x = lives.present, lives.age, lives.emp, lives.stress
+    c = lives.trait("c")[:, None]
     adult = present & (age >= 18)
     risk = lives.risk()
     n, t_all = x.shape
@@ -57,7 +57,7 @@ def person_rows(batch: Batch, lives: Lives, rng: np.random.Generator) -> None:
     # -- social and medical insurance while employed ----------------------------------------------
     i, t = cells(present & (emp == 1))
     base = np.clip(lives.wage[i], 4000.0, 24000.0)
-    arrears = rng.random(len(i)) < sigmoid(-5.2 + 0.5 * x[i, t] + 0.35 * f[i, 0])
+    arrears = rng.random(len(i)) < sigmoid(-5.2 + 0.6 * x[i, t])
     day = in_month(rng, mf, t, 10, 25)
     period = batch.month(t)
     paid = Codes.where(arrears, "arrears", "paid")
@@ -101,9 +101,9 @@ def person_rows(batch: Batch, lives: Lives, rng: np.random.Generator) -> None:
         },
     )
     # Self-paid (flexible employment) pension of some of the unemployed.
-    flexible = (gidx % 3 == 0)[:, None]
+    flexible = (gidx % 2 == 0)[:, None]
     i, t = cells(present & (emp == 2) & flexible)
-    arrears = rng.random(len(i)) < sigmoid(-1.8 + 0.9 * x[i, t] + 0.5 * f[i, 0])
+    arrears = rng.random(len(i)) < sigmoid(-1.8 + 0.9 * x[i, t])
     batch.add(
         "social_insurance_contribution",
         ids[i],
@@ -116,10 +116,11 @@ def person_rows(batch: Batch, lives: Lives, rng: np.random.Generator) -> None:
             "status": Codes.where(arrears, "arrears", "paid"),
         },
     )
-    # Resident medical insurance, paid once a year by everyone not employed in January.
-    i, t = cells(present & (emp != 1) & (moy == 1)[None, :])
+    # Resident medical insurance, paid once a year by children, students and the unemployed
+    # (retired employees keep their employee insurance without contributions).
+    i, t = cells(present & ((emp == 0) | (emp == 2)) & (moy == 1)[None, :])
     child = age[i, t] < 18
-    p_arrears = np.where(child, 0.03, sigmoid(-3.0 + 0.8 * x[i, t] + 0.4 * f[i, 0] - 0.4 * c[i, 0]))
+    p_arrears = np.where(child, 0.03, sigmoid(-3.0 + 0.8 * x[i, t] - 0.4 * c[i, 0]))
     arrears = rng.random(len(i)) < p_arrears
     batch.add(
         "medical_insurance_contribution",
@@ -151,11 +152,11 @@ def person_rows(batch: Batch, lives: Lives, rng: np.random.Generator) -> None:
     for utility, dept, prefix, flag in _UTILITIES:
         holder = lives.trait(flag)[:, None]
         i, t = cells(adult & holder & season[utility][None, :])
-        xi, fi, ci = x[i, t], f[i, 0], c[i, 0]
+        xi, ci = x[i, t], c[i, 0]
         st = status3(
             rng,
-            sigmoid(-3.3 + 0.75 * -ci + 0.55 * xi + 0.3 * fi),
-            sigmoid(-6.4 + 1.0 * xi + 0.6 * fi + 0.3 * -ci + 0.5 * (emp[i, t] == 2)),
+            sigmoid(-2.0 + 1.0 * -ci + 0.7 * xi),
+            sigmoid(-5.0 + 1.5 * xi + 0.5 * (emp[i, t] == 2)),
         )
         amount = (
             scale[utility] * household[i] * factor[utility][t] * np.exp(0.15 * rng.standard_normal(len(i)))
@@ -191,8 +192,8 @@ def _loan_rows(batch: Batch, lives: Lives, rng: np.random.Generator, ids: np.nda
     offsets = np.repeat(np.cumsum(length) - length, length)
     t = lo[k] + np.arange(len(k)) - offsets
     i = loans.owner[k]
-    x, f, c = lives.x[i, t], lives.trait("f")[i], lives.trait("c")[i]
-    late = rng.random(len(k)) < sigmoid(-3.7 + 0.95 * x + 0.6 * f - 0.3 * c)
+    x = lives.stress[i, t]
+    late = rng.random(len(k)) < sigmoid(-3.2 + 1.5 * x)
     u = rng.random(len(k))
     days = np.where(
         u < 0.7,
@@ -230,7 +231,7 @@ def _event_rows(
     batch: Batch, lives: Lives, rng: np.random.Generator, ids: np.ndarray, adult: np.ndarray, risk: np.ndarray
 ) -> None:
     mf = batch.timeline.month_first
-    x = lives.x
+    x = lives.stress
     c = lives.trait("c")[:, None]
     age = lives.age
     # Traffic violations of drivers.

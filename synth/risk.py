@@ -13,8 +13,8 @@ import numpy as np
 __all__ = ["org_probability", "person_probability", "sigmoid", "softplus"]
 
 # Person: an intercept that puts the adult base rate near 6–7 % and a common scale.
-PERSON_INTERCEPT = -4.05
-PERSON_SCALE = 0.85
+PERSON_INTERCEPT = -3.9
+PERSON_SCALE = 0.9
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -27,29 +27,30 @@ def softplus(z: np.ndarray) -> np.ndarray:
 
 def person_probability(
     *,
-    fragility: np.ndarray,
+    stress: np.ndarray,
     conscientiousness: np.ndarray,
-    state: np.ndarray,
     unemployed: np.ndarray,
     indebted: np.ndarray,
     income: np.ndarray,
 ) -> np.ndarray:
     """Probability that a person has a serious default event in the next 12 months.
 
-    Drivers (direction): fragility (+), conscientiousness (−), the current latent state (+),
-    unemployed at the block start (+), an active bank loan at the block start (+), standardised
-    log income (−).
+    Drivers (direction): financial stress at the block start (+; static fragility plus the
+    monthly latent state), conscientiousness (−), unemployed at the block start (+), an active
+    bank loan at the block start (+), standardised log income (−).
     """
-    f, c, x = fragility, conscientiousness, state
+    s, c = stress, conscientiousness
     u = unemployed.astype(np.float64)
     d = indebted.astype(np.float64)
-    linear = 0.55 * f - 0.45 * c + 0.75 * x + 0.6 * u + 0.25 * d - 0.25 * income
-    # A bad spell hurts much more past a threshold, and more so without a job; fragility bites
-    # hardest on the unemployed; debt is dangerous for the careless.
+    linear = 0.5 * s - 0.45 * c + 0.4 * u - 0.15 * income
+    # Sharp interactions (an AND of two conditions) that a sum of main effects cannot mimic:
+    # a loan with no job, a loan held by a careless person, a stressed person out of work; plus
+    # stress that hurts much more past a threshold.
     nonlinear = (
-        1.1 * softplus(2.0 * (x - 0.9)) / 2.0 * (1.0 + 0.6 * u)
-        + 0.9 * u * softplus(f)
-        + 0.5 * d * softplus(-c)
+        3.0 * u * d
+        + 3.0 * d * sigmoid(5.0 * (-c - 0.8))
+        + 2.0 * u * sigmoid(4.0 * (s - 0.8))
+        + 0.5 * softplus(2.0 * (s - 1.5))
     )
     return sigmoid(PERSON_INTERCEPT + PERSON_SCALE * (linear + nonlinear))
 
