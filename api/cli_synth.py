@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -22,19 +23,23 @@ def _date(value: str) -> dt.date:
 
 @app.command("synth")
 def synth(
-    people: int = typer.Option(..., "--people", min=1, help="Number of people."),
-    enterprises: int = typer.Option(..., "--enterprises", min=0, help="Number of organisations (all types)."),
-    months: int = typer.Option(
-        36, "--months", help="History before the last as-of date (multiple of 12, >= 36)."
-    ),
-    as_of: str = typer.Option("2025-06-30", "--as-of", help="Last labelled as-of date D (a month end)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same arguments give the same bytes."),
-    out: Path = typer.Option(
-        ..., "--out", help="Output folder (files/, truth/, manifest.csv, volumes.json)."
-    ),
-    defect_rate: float = typer.Option(
-        0.005, "--defect-rate", min=0.0, max=0.19, help="Share of defective rows."
-    ),
+    people: Annotated[int, typer.Option("--people", min=1, help="Number of people.")],
+    enterprises: Annotated[
+        int, typer.Option("--enterprises", min=0, help="Number of organisations (all types).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder (files/, truth/, manifest.csv, volumes.json).")
+    ],
+    months: Annotated[
+        int, typer.Option("--months", help="History before the last as-of date (x12, >= 36).")
+    ] = 36,
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Last labelled as-of date D (a month end).")
+    ] = "2025-06-30",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same arguments, same bytes.")] = 0,
+    defect_rate: Annotated[
+        float, typer.Option("--defect-rate", min=0.0, max=0.19, help="Share of defective rows.")
+    ] = 0.005,
 ) -> None:
     """Generate a synthetic city. Records cover (D - months, D + 12 months]; labelled as-of dates
     are D, D - 12 months, D - 24 months, ... (see docs/synthetic-city.md)."""
