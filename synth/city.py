@@ -163,7 +163,7 @@ def generate_city(config: CityConfig, out: Path) -> CitySummary:
                     (lives.trait("ids"), "person", lives),
                     (olives.attr("ids"), olives.attr("subject_type"), olives),
                 ):
-                    sel = np.flatnonzero(life.scored[:, b])
+                    sel = np.flatnonzero(life.in_city[:, b])
                     kinds_sel = kinds if isinstance(kinds, str) else kinds[sel]
                     truth.append(_truth(ids[sel], kinds_sel, as_of, life.p[sel, b], life.outcome[sel, b]))
                     drivers.append(_drivers(ids[sel], as_of, {n: v[sel, b] for n, v in life.drivers.items()}))
@@ -338,8 +338,9 @@ def _write_truth(
 
 
 def _base_rates(truth: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """Outcome rate per group and as-of date among the scored subjects (minors have p_true 0)."""
     out: dict[str, dict[str, float]] = {}
-    grouped = truth.with_columns(
+    grouped = truth.filter(pl.col("p_true") > 0).with_columns(
         pl.when(pl.col("subject_type") == "person")
         .then(pl.lit("person"))
         .otherwise(pl.lit("organisation"))

@@ -69,7 +69,8 @@ class Lives:
     wage: np.ndarray  # monthly wage, yuan
     loans: Loans
     p: np.ndarray  # (n, B) true probability per block (0 where not scored)
-    scored: np.ndarray  # (n, B) present and adult at the block start
+    in_city: np.ndarray  # (n, B) living in the city at the block start (truth rows)
+    scored: np.ndarray  # (n, B) in the city and adult at the block start (p > 0 only for them)
     outcome: np.ndarray  # (n, B) bool
     court: CourtEvents
     drivers: dict[str, np.ndarray]  # the dynamic drivers at each block start, (n, B) each
@@ -191,6 +192,7 @@ def live(rng: np.random.Generator, people: People, lo: int, hi: int, timeline: T
     block_first = timeline.block_first_day
     p = np.zeros((n, nb))
     scored = np.zeros((n, nb), dtype=bool)
+    in_city = np.zeros((n, nb), dtype=bool)
     outcome = np.zeros((n, nb), dtype=bool)
     court: list[tuple[np.ndarray, ...]] = []
     drivers = {
@@ -206,6 +208,7 @@ def live(rng: np.random.Generator, people: People, lo: int, hi: int, timeline: T
         here = people.arrive[sl] == 0 if b == 0 else people.arrive[sl] < s
         adult = age_years(birth, np.asarray(as_of)) >= 18
         scored[:, b] = here & adult
+        in_city[:, b] = here
         active = (loans.start <= s) & (s < loans.stop)
         indebted = np.bincount(loans.owner[active], minlength=n) > 0
         pb = person_probability(
@@ -225,7 +228,9 @@ def live(rng: np.random.Generator, people: People, lo: int, hi: int, timeline: T
         )
 
     events = CourtEvents(*(np.concatenate([c[i] for c in court]) for i in range(6)))
-    return Lives(lo, people, present, age, x0, x, emp0, emp, wage, loans, p, scored, outcome, events, drivers)
+    return Lives(
+        lo, people, present, age, x0, x, emp0, emp, wage, loans, p, in_city, scored, outcome, events, drivers
+    )
 
 
 def _block_events(

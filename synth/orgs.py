@@ -148,6 +148,8 @@ def _names(
 def draw_orgs(rng: np.random.Generator, m: int, people: People, timeline: Timeline) -> Orgs:
     """Draw ``m`` organisations with their legal representatives among the adult residents."""
     subject_type = np.array(ORG_TYPES)[rng.choice(len(ORG_TYPES), size=m, p=_TYPE_SHARE)]
+    if m >= len(ORG_TYPES):
+        subject_type[: len(ORG_TYPES)] = ORG_TYPES  # every type present, even in a small city
     sectors = np.array(list(_BUSINESS_SECTORS))
     sector_p = np.array(list(_BUSINESS_SECTORS.values()))
     sector = sectors[rng.choice(len(sectors), size=m, p=sector_p / sector_p.sum())]
@@ -208,7 +210,7 @@ class OrgLives:
     y: np.ndarray  # (m, T)
     rep_risk: np.ndarray
     p: np.ndarray  # (m, B)
-    scored: np.ndarray  # (m, B)
+    scored: np.ndarray  # (m, B) registered by the block start
     outcome: np.ndarray  # (m, B)
     event_type: np.ndarray  # (m, B) index into EVENT_TYPES, -1 without outcome
     event_day: np.ndarray  # (m, B) day of the outcome event (tax level D: set by the records)
@@ -217,6 +219,11 @@ class OrgLives:
     @property
     def n(self) -> int:
         return len(self.y0)
+
+    @property
+    def in_city(self) -> np.ndarray:
+        """Registered by the block start: the truth rows (every one of them is scored)."""
+        return self.scored
 
     def attr(self, name: str) -> np.ndarray:
         arr: np.ndarray = getattr(self.orgs, name)[self.lo : self.lo + self.n]

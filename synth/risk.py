@@ -63,7 +63,7 @@ ORG_TYPE_OFFSET = {
     "public_institution": -1.6,
     "government_body": -2.6,
 }
-ORG_INTERCEPT = -3.35
+ORG_INTERCEPT = -3.45
 
 
 def org_probability(
