@@ -371,50 +371,61 @@ def pandas_person_features(
     k_table, bit_table, w_table = (s.to_numpy() for s in _tables(as_of))
     age = np.clip((day - r["event_date"]).dt.days.to_numpy(), 0, len(k_table) - 1)
     k, bit, w = k_table[age], bit_table[age], w_table[age]
-    kind, outcome, sev = r["kind"].to_numpy(), r["outcome"].to_numpy(), r["severity"].to_numpy()
+    # Text columns as categoricals: comparisons on codes (as polars does with its enum).
+    kind = r["kind"].astype("category")
+    outcome = r["outcome"].astype("category")
+    sev = r["severity"].astype("category")
+
+    def is_kind(*codes: str) -> np.ndarray:
+        return kind.isin(codes).to_numpy()
+
+    def is_outcome(*codes: str) -> np.ndarray:
+        return outcome.isin(codes).to_numpy()
+
     ev_date = r["event_date"]
     in12, in36 = (ev_date > start[12]).to_numpy(), (ev_date > start[36]).to_numpy()
     qty, amount = r["quantity"].fillna(0).to_numpy(), r["amount"].fillna(0).to_numpy()
-    negative = np.isin(kind, REGISTRY.feature("person", "negative_minor_decayed").kinds)
-    everything = np.isin(kind, REGISTRY.feature("person", "record_count").kinds)
-    tax = (kind == "tax_payment") & in12
-    utility = (kind == "utility_bill") & in12
-    loan = kind == "loan_repayment"
-    paid = outcome == "paid"
+    negative = is_kind(*REGISTRY.feature("person", "negative_minor_decayed").kinds)
+    everything = is_kind(*REGISTRY.feature("person", "record_count").kinds)
+    tax = is_kind("tax_payment") & in12
+    utility = is_kind("utility_bill") & in12
+    loan = is_kind("loan_repayment")
+    paid = is_outcome("paid")
     pension = (
-        (kind == "social_insurance_contribution")
+        is_kind("social_insurance_contribution")
         & paid
         & in36
         & r["payload"].str.contains('"pension"', regex=False).fillna(False).to_numpy(dtype=bool)
     )
-    medical = (kind == "medical_insurance_contribution") & paid & in12
+    medical = is_kind("medical_insurance_contribution") & paid & in12
+    minor, general, serious = ((sev == level).to_numpy() for level in ("minor", "general", "serious"))
     f = pd.DataFrame(
         {
             "subject_id": r["subject_id"].to_numpy(),
             "tax_payments_12m": tax,
-            "_tax_on_time": tax & (outcome == "on_time"),
-            "tax_arrears_amount": np.where(kind == "tax_arrears", amount, 0.0),
+            "_tax_on_time": tax & is_outcome("on_time"),
+            "tax_arrears_amount": np.where(is_kind("tax_arrears"), amount, 0.0),
             "utility_bills_12m": utility,
-            "utility_late_12m": utility & np.isin(outcome, ["late", "arrears"]),
-            "utility_arrears_12m": utility & (outcome == "arrears"),
+            "utility_late_12m": utility & is_outcome("late", "arrears"),
+            "utility_arrears_12m": utility & is_outcome("arrears"),
             "utility_max_days_late_12m": np.where(utility, qty, 0.0),
             "has_loan": loan & in12,
             "loan_overdue_12m": loan & in12 & (qty >= 1),
             "loan_max_days_overdue_36m": np.where(loan & in36, qty, 0.0),
-            "negative_minor_decayed": np.where(negative & (sev == "minor"), w, 0.0),
-            "negative_general_decayed": np.where(negative & (sev == "general"), w, 0.0),
-            "negative_serious_decayed": np.where(negative & (sev == "serious"), w, 0.0),
+            "negative_minor_decayed": np.where(negative & minor, w, 0.0),
+            "negative_general_decayed": np.where(negative & general, w, 0.0),
+            "negative_serious_decayed": np.where(negative & serious, w, 0.0),
             "_last_negative": np.where(negative, k, np.nan),
-            "judgment_defaulter_active": kind == "judgment_defaulter",
-            "consumption_restriction_active": kind == "high_consumption_restriction",
-            "serious_dishonesty_active": kind == "serious_dishonesty_list",
-            "enforcement_cases_12m": (kind == "enforcement_case") & in12,
-            "commitments_kept": (kind == "credit_commitment") & (outcome == "fulfilled"),
-            "commitments_broken": (kind == "credit_commitment") & (outcome == "broken"),
-            "volunteer_hours_36m": np.where((kind == "volunteer_service") & in36, qty, 0.0),
-            "blood_donations_36m": (kind == "blood_donation") & in36,
-            "awards": kind == "award",
-            "red_list_active": kind == "red_list",
+            "judgment_defaulter_active": is_kind("judgment_defaulter"),
+            "consumption_restriction_active": is_kind("high_consumption_restriction"),
+            "serious_dishonesty_active": is_kind("serious_dishonesty_list"),
+            "enforcement_cases_12m": is_kind("enforcement_case") & in12,
+            "commitments_kept": is_kind("credit_commitment") & is_outcome("fulfilled"),
+            "commitments_broken": is_kind("credit_commitment") & is_outcome("broken"),
+            "volunteer_hours_36m": np.where(is_kind("volunteer_service") & in36, qty, 0.0),
+            "blood_donations_36m": is_kind("blood_donation") & in36,
+            "awards": is_kind("award"),
+            "red_list_active": is_kind("red_list"),
             "record_tenure_months": np.where(everything, k, np.nan),
             "record_count": everything,
         }
@@ -533,24 +544,74 @@ def bench_polars(data: Path, persons: int, chunk: int) -> dict[str, float]:
     return {"records": rows, "read_s": read_s, "features_s": feat_s, "peak_rss_gib": peak_rss_gib()}
 
 
-def bench_pandas(data: Path, chunk: int) -> dict[str, float]:
+def _mem_available_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024**2
+    return float("inf")
+
+
+def _pandas_child(data: Path, persons: int, out: Any) -> None:
     rec_path, ev_path = _chunk_paths(data, 0)
-    records, events = pl.read_parquet(rec_path), pl.read_parquet(ev_path)
-    n = records["subject_id"].max() - records["subject_id"].min() + 1  # type: ignore[operator]
-    people = np.arange(1, int(n) + 1)
+    first = int(pl.scan_parquet(rec_path).select(pl.col("subject_id").min()).collect().item())
+    records = pl.scan_parquet(rec_path).filter(pl.col("subject_id") < first + persons).collect()
+    events = pl.read_parquet(ev_path)
     t0 = time.perf_counter()
-    expected = person_features(records, events, subjects_frame(1, int(n)), as_of=AS_OF)
+    expected = person_features(records, events, subjects_frame(first, persons), as_of=AS_OF).to_pandas()
     polars_s = time.perf_counter() - t0
-    rec_pd, ev_pd = records.to_pandas(), events.to_pandas()
+    rows = records.height
+    # pandas gets the same columns, strings Arrow-backed (no Python object per value).
+    columns = [c for c in RECORD_COLUMNS if c != "department"]
+    rec_pd = records.select(columns).to_pandas(use_pyarrow_extension_array=True)
+    ev_pd = events.to_pandas(use_pyarrow_extension_array=True)
+    del records, events
+    for frame, cols in ((rec_pd, ("event_date", "publicity_end")), (ev_pd, ("effective_date",))):
+        for col in cols:
+            frame[col] = pd.to_datetime(frame[col].astype("date32[pyarrow]").astype("datetime64[ms]"))
+        frame["recorded_at"] = frame["recorded_at"].astype("datetime64[us]")
     t0 = time.perf_counter()
-    got = pandas_person_features(rec_pd, ev_pd, people, AS_OF)
+    got = pandas_person_features(rec_pd, ev_pd, np.arange(first, first + persons), AS_OF)
     pandas_s = time.perf_counter() - t0
-    exp_pd = expected.to_pandas()
-    for c in exp_pd.columns:
-        a, b = exp_pd[c].to_numpy(dtype=float), got[c].to_numpy(dtype=float)
+    for c in expected.columns:
+        a, b = expected[c].to_numpy(dtype=float), got[c].to_numpy(dtype=float)
         if not np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True):
             raise AssertionError(f"pandas and polars disagree on {c}")
-    return {"records": records.height, "persons": int(n), "polars_s": polars_s, "pandas_s": pandas_s}
+    out.put(
+        {
+            "records": rows,
+            "persons": persons,
+            "polars_s": polars_s,
+            "pandas_s": pandas_s,
+            "peak_rss_gib": peak_rss_gib(),
+        }
+    )
+
+
+def bench_pandas(data: Path, persons: int) -> dict[str, float]:
+    """Both implementations on the first ``persons`` persons, in a child process (its memory apart).
+
+    pandas needs about 0.65 KiB per record at its peak; with less memory available the sample
+    shrinks (said in the output) rather than push the machine into the OOM killer."""
+    per_person = 213 * 0.65 / 1024**2  # GiB: ~213 records a person
+    fits = int(max(0.0, _mem_available_gib() - 2.0) / per_person)
+    if fits < persons:
+        print(f"  only {_mem_available_gib():.1f} GiB available: pandas sample cut to {fits:,} persons")
+        persons = fits
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_pandas_child, args=(data, persons, queue))
+    proc.start()
+    while True:
+        try:
+            result: dict[str, float] = queue.get(timeout=5)
+            break
+        except Exception:
+            if not proc.is_alive():
+                raise SystemExit(f"pandas baseline failed (exit code {proc.exitcode})") from None
+    proc.join()
+    return result
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -710,6 +771,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--data", type=Path, default=Path("benchmarks/out/features-data"))
     parser.add_argument("--no-pandas", action="store_true")
+    parser.add_argument("--pandas-persons", type=int, default=100_000, help="sample for the pandas baseline")
+    parser.add_argument("--generate-only", action="store_true", help="write the data files and stop")
     parser.add_argument("--pg-url", default=None, help="scratch PostgreSQL database (its tables are emptied)")
     parser.add_argument("--single", type=int, default=300, help="subjects timed on the one-subject path")
     parser.add_argument(
@@ -724,6 +787,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     prepare_data(args.data, args.persons, args.chunk, args.seed)
     print(f"data ready in {time.perf_counter() - started:.0f} s ({args.data})")
+    if args.generate_only:
+        return
     results: dict[str, Any] = {"persons": args.persons, "chunk": args.chunk}
     print("polars, all persons:")
     p = bench_polars(args.data, args.persons, args.chunk)
@@ -735,8 +800,8 @@ def main(argv: list[str] | None = None) -> None:
         f" peak RSS {p['peak_rss_gib']:.2f} GiB"
     )
     if not args.no_pandas:
-        print(f"pandas baseline on chunk 0 ({args.chunk:,} persons):")
-        b = bench_pandas(args.data, args.chunk)
+        print(f"pandas baseline on the first {args.pandas_persons:,} persons:")
+        b = bench_pandas(args.data, args.pandas_persons)
         results["pandas"] = b
         ratio = b["pandas_s"] / b["polars_s"]
         print(
