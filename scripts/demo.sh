@@ -11,7 +11,7 @@ AS_OF=2025-06-30
 echo "== database"
 "$BIN/credit" db upgrade
 echo "== synthetic city"
-"$BIN/credit" synth --people "${DEMO_PEOPLE:-20000}" --enterprises "${DEMO_ENTERPRISES:-2000}" --months 36 \
+"$BIN/credit" synth --people "${DEMO_PEOPLE:-10000}" --enterprises "${DEMO_ENTERPRISES:-1000}" --months 36 \
   --as-of "$AS_OF" --seed 7 --out "$CITY"
 echo "== ingestion"
 "$BIN/credit" ingest "$CITY/files"
