@@ -26,13 +26,18 @@ from synth.timeline import Timeline
 if TYPE_CHECKING:
     from synth.defects import Defector
 
-__all__ = ["Batch", "Codes", "dtype_of"]
+__all__ = ["Batch", "Codes", "dtype_of", "nulls"]
 
 _DTYPES = {"number": pl.Float64, "integer": pl.Int64}
 
 
 def dtype_of(field_type: str) -> type[pl.DataType]:
     return _DTYPES.get(field_type, pl.String)
+
+
+def nulls(n: int, dtype: type[pl.DataType]) -> pl.Series:
+    """An all-null column (faster than ``pl.repeat(None, ...)``)."""
+    return pl.Series([None], dtype=dtype).extend_constant(None, n - 1)
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ class Batch:
             value = fields.get(name)
             dtype = dtype_of(fs.type)
             if value is None:
-                cols[name] = pl.repeat(None, n, eager=True, dtype=dtype)
+                cols[name] = nulls(n, dtype)
             elif isinstance(value, str | int | float):
                 cols[name] = pl.repeat(value, n, eager=True, dtype=dtype)
             elif isinstance(value, Codes):

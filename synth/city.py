@@ -229,48 +229,49 @@ def _write(
     sink: Sink, frames: dict[tuple[str, int], pl.DataFrame], q_labels: list[str], defects: Counter[str]
 ) -> pl.DataFrame:
     """Write one chunk's file frames; return its manifest rows."""
-    bad: list[pl.DataFrame] = []
+    flagged: list[pl.DataFrame] = []
     located: list[pl.DataFrame] = []
-    n_rids = max((int(f["_rid"].max() or 0) for f in frames.values()), default=0) + 1  # type: ignore[arg-type]
-    is_source = np.zeros(n_rids, dtype=bool)
-    for f in frames.values():
-        if "_src" in f.columns:
-            is_source[f["_src"].drop_nulls().to_numpy()] = True
+    sources = pl.concat(
+        [f.select(pl.col("_src").drop_nulls()) for f in frames.values() if "_src" in f.columns]
+        + [pl.DataFrame(schema={"_src": pl.Int64})]
+    )["_src"]
     for (dept, q), frame in frames.items():
         # Rows stay in generation order (by kind, then month and subject), as exports do.
         period = q_labels[q]
         before = sink.write(dept, period, frame)
         rel = sink.relative(dept, period)
         first_line = before + 1 + sink.header_lines(dept)
-        if "_defect" in frame.columns:
-            flagged = np.flatnonzero(frame["_defect"].is_not_null().to_numpy())
-            if len(flagged):
-                picked = frame[flagged]
-                bad.append(
-                    pl.DataFrame(
-                        {
-                            "file": pl.repeat(rel, len(flagged), eager=True),
-                            "line": flagged.astype(np.int64) + first_line,
-                            "defect": picked["_defect"],
-                            "expected": picked["_expected"],
-                            "_src": picked["_src"]
-                            if "_src" in picked.columns
-                            else pl.repeat(None, len(flagged), eager=True, dtype=pl.Int64),
-                        }
-                    )
-                )
-        rids = frame["_rid"].to_numpy()
-        hit = np.flatnonzero(is_source[rids])
-        if len(hit):
-            located.append(
-                pl.DataFrame(
-                    {"_rid": rids[hit], "src_file": rel, "src_line": (hit + first_line).astype(np.int64)},
-                    schema={"_rid": pl.Int64, "src_file": pl.String, "src_line": pl.Int64},
-                )
+        numbered = (
+            frame.lazy()
+            .with_row_index("_pos")
+            .with_columns(
+                (pl.col("_pos").cast(pl.Int64) + first_line).alias("line"), pl.lit(rel).alias("file")
             )
-    if not bad:
-        return pl.DataFrame(schema=_MANIFEST_SCHEMA)
-    rows = pl.concat(bad)
+        )
+        if "_defect" in frame.columns:
+            src = pl.col("_src") if "_src" in frame.columns else pl.lit(None, dtype=pl.Int64).alias("_src")
+            flagged.append(
+                numbered.filter(pl.col("_defect").is_not_null())
+                .select(
+                    "file",
+                    "line",
+                    pl.col("_defect").alias("defect"),
+                    pl.col("_expected").alias("expected"),
+                    src,
+                )
+                .collect()
+            )
+        if len(sources):
+            located.append(
+                numbered.filter(pl.col("_rid").is_in(sources.implode()))
+                .select("_rid", pl.col("file").alias("src_file"), pl.col("line").alias("src_line"))
+                .collect()
+            )
+    rows = (
+        pl.concat(flagged)
+        if flagged
+        else pl.DataFrame(schema={**_MANIFEST_SCHEMA, "_src": pl.Int64}).drop("detail")
+    )
     for name, count in rows.group_by("defect").len().iter_rows():
         defects[str(name)] += int(count)
     where = (

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from features.catalogue import Catalogue, RecordKind
-from features.ids import IdentifierError, parse_org_code
+from synth.batch import nulls
 from synth.names import COURT_PREFIX
 
 __all__ = ["DEFECT_SHARES", "EXPECTED", "Defector", "Key", "MinorCandidates"]
@@ -113,12 +113,10 @@ def _change_candidates(kind: RecordKind) -> list[str]:
 
 
 def _bad_id(value: str, u: float) -> str:
-    try:
-        parse_org_code(value)
-        alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    except IdentifierError:
-        alphabet = "0123456789X"
-    others = [ch for ch in alphabet if ch != value[17]]
+    """The identifier with its last character replaced by another digit (a wrong check character
+    for both identity numbers and credit codes; the structure stays valid)."""
+    last = value[17]
+    others = [ch for ch in "0123456789" if ch != last]
     return value[:17] + others[int(u * len(others))]
 
 
@@ -196,25 +194,50 @@ class Defector:
         shares = np.array([DEFECT_SHARES[t] for t in types])
         drawn = rng.choice(len(types), size=k, p=shares / shares.sum())
         uniform = rng.random((k, 2))
-        rows = pl.DataFrame({c: cols[c].gather(idx) for c in cols}).to_dicts()
+        # A defect that does not fit the kind (or the row's department) becomes a bad check char.
+        fits = np.array([[_fits(t, kind, d) for d in departments] for t in types])
+        codes = dept_code[idx]
+        drawn = np.where(fits[drawn, codes], drawn, types.index("bad_check_character"))
         updates: dict[str, tuple[list[int], list[Any]]] = {}
 
-        def put(name: str, i: int, value: Any) -> None:
-            at, values = updates.setdefault(name, ([], []))
-            at.append(i)
-            values.append(value)
+        def put(name: str, at: np.ndarray, values: list[Any]) -> None:
+            rows, vals = updates.setdefault(name, ([], []))
+            rows.extend(int(a) for a in at)
+            vals.extend(values)
 
-        for j, row in enumerate(rows):
-            at = int(idx[j])
-            dept, q = departments[dept_code[at]], int(quarter[at])
-            defect = types[drawn[j]]
-            if not _fits(defect, kind, dept):
-                defect = "bad_check_character"
-            u1, u2 = uniform[j]
-            if defect in ("duplicate_row", "conflicting_version"):
-                copy = dict(row)
-                copy.update(
-                    _rid=None, _src=int(rid[at]), _defect=defect, _expected=EXPECTED[defect], _kind=kind.code
+        def of(defect: str) -> tuple[np.ndarray, np.ndarray]:
+            sel = drawn == types.index(defect)
+            return idx[sel], uniform[sel, 0]
+
+        at, u = of("bad_check_character")
+        put("subject_id", at, [_bad_id(v, w) for v, w in zip(cols["subject_id"].gather(at), u, strict=True)])
+        at, u = of("unknown_kind")
+        put("kind", at, [UNKNOWN_KINDS[int(w * len(UNKNOWN_KINDS))] for w in u])
+        at, u = of("future_date")
+        put("event_date", at, [_future(v, w) for v, w in zip(cols["event_date"].gather(at), u, strict=True)])
+        at, u = of("missing_field")
+        names = _missing_candidates(kind) if len(at) else []
+        for j, name in enumerate(names):
+            hit = (u * len(names)).astype(np.int64) == j
+            put(name, at[hit], [None] * int(hit.sum()))
+        at, u = of("out_of_range")
+        for a, w in zip(at, u, strict=True):
+            name, value = _out_of_range(kind, float(w))
+            put(name, np.array([a]), [value])
+        for defect in ("bad_check_character", "unknown_kind", "future_date", "missing_field", "out_of_range"):
+            at, _ = of(defect)
+            put("_defect", at, [defect] * len(at))
+            put("_expected", at, [EXPECTED[defect]] * len(at))
+        # Copies: the same row (a duplicate) or a changed one from another department (a conflict).
+        copying = np.isin(drawn, [types.index("duplicate_row"), types.index("conflicting_version")])
+        if copying.any():
+            at = idx[copying]
+            rows = pl.DataFrame(cols)[at].to_dicts()
+            for row, a, d, (u1, u2) in zip(rows, at, drawn[copying], uniform[copying], strict=True):
+                defect = types[d]
+                dept, q = departments[dept_code[a]], int(quarter[a])
+                row.update(
+                    _rid=None, _src=int(rid[a]), _defect=defect, _expected=EXPECTED[defect], _kind=kind.code
                 )
                 target = (dept, q)
                 if defect == "duplicate_row":
@@ -222,31 +245,17 @@ class Defector:
                         target = (dept, q + 1)
                 else:
                     later = _later_departments(kind, dept)
-                    copy["department"] = later[int(u1 * len(later))]
-                    _change(kind, copy, u2)
-                    target = (copy["department"], q)
-                self.copies.setdefault(target, []).append(copy)
-                self.copy_schemas.setdefault(kind.code, {c: cols[c].dtype for c in cols})
-                continue
-            put("_defect", at, defect)
-            put("_expected", at, EXPECTED[defect])
-            if defect == "bad_check_character":
-                put("subject_id", at, _bad_id(row["subject_id"], u1))
-            elif defect == "unknown_kind":
-                put("kind", at, UNKNOWN_KINDS[int(u1 * len(UNKNOWN_KINDS))])
-            elif defect == "missing_field":
-                names = _missing_candidates(kind)
-                put(names[int(u1 * len(names))], at, None)
-            elif defect == "future_date":
-                put("event_date", at, _future(row["event_date"], u1))
-            elif defect == "out_of_range":
-                name, value = _out_of_range(kind, u1)
-                put(name, at, value)
-        if "_defect" in updates:
-            cols["_defect"] = pl.repeat(None, n, eager=True, dtype=pl.String)
-            cols["_expected"] = pl.repeat(None, n, eager=True, dtype=pl.String)
-        for name, (at_rows, values) in updates.items():
-            cols[name].scatter(at_rows, pl.Series(values, dtype=cols[name].dtype))
+                    row["department"] = later[int(u1 * len(later))]
+                    _change(kind, row, u2)
+                    target = (row["department"], q)
+                self.copies.setdefault(target, []).append(row)
+            self.copy_schemas.setdefault(kind.code, {c: cols[c].dtype for c in cols})
+        if updates.get("_defect", ([], []))[0]:
+            cols["_defect"] = nulls(n, pl.String)
+            cols["_expected"] = nulls(n, pl.String)
+        for name, (rows_at, values) in updates.items():
+            if rows_at:
+                cols[name].scatter(rows_at, pl.Series(values, dtype=cols[name].dtype))
 
     def copy_frames(self, next_rid: int) -> tuple[dict[Key, pl.DataFrame], int]:
         """The duplicate and conflicting copies of the chunk, one frame per file, with new row ids."""

@@ -44,7 +44,7 @@ FORMATS: dict[str, tuple[str, str | None]] = {
     "market_regulation": ("csv", "gb18030"),
     "court": ("csv", "gb18030"),
     "credit_office": ("csv", "gb18030"),
-    "gas": ("jsonl", "utf-8"),
+    "gas": ("csv", "utf-8"),
     "heating": ("jsonl", "utf-8"),
     "traffic_police": ("jsonl", "utf-8"),
     "emergency": ("jsonl", "utf-8"),
