@@ -19,14 +19,16 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from features.catalogue import load_catalogue
 from synth.batch import Batch
 from synth.defects import Defector, MinorCandidates
-from synth.lives import live
+from synth.lives import Lives, live
 from synth.org_records import org_rows
-from synth.orgs import draw_orgs, live_orgs
-from synth.people import draw_people
+from synth.orgs import OrgLives, Orgs, draw_orgs, live_orgs
+from synth.people import People, draw_people
 from synth.person_records import person_rows
 from synth.sink import Sink
 from synth.timeline import Timeline, age_years
@@ -34,7 +36,6 @@ from synth.timeline import Timeline, age_years
 __all__ = ["CHUNK", "CityConfig", "CitySummary", "generate_city"]
 
 CHUNK = 8192
-_COUNT_SCHEMA = {"subject_id": pl.String, "records_to_as_of": pl.Int64}
 _MANIFEST_SCHEMA = {
     "file": pl.String,
     "line": pl.Int64,
@@ -117,16 +118,15 @@ def generate_city(config: CityConfig, out: Path) -> CitySummary:
     q_of_day, q_labels = _quarters(tl)
     as_of_day = tl.ordinal(tl.as_of)
     n_chunks = -(-config.people // CHUNK)
-    manifest: list[pl.DataFrame] = []
-    truth: list[pl.DataFrame] = []
-    drivers: list[pl.DataFrame] = []
-    counts: list[pl.DataFrame] = []
+    truth = _TruthStream(out / "truth")
+    parts = out / ".manifest-parts.csv"
+    record_counts = np.zeros(config.people + config.enterprises, dtype=np.int64)
     defects: Counter[str] = Counter()
     rows_by_kind: Counter[str] = Counter()
     # Generation of chunk k+1 overlaps the writing of chunk k (one writer thread, files written in
     # chunk order, so the output does not depend on timing).
     pending: Future[pl.DataFrame] | None = None
-    with ThreadPoolExecutor(max_workers=1) as writer:
+    with ThreadPoolExecutor(max_workers=1) as writer, parts.open("wb") as manifest:
         for k in range(n_chunks):
             rng = np.random.default_rng(np.random.SeedSequence([config.seed, 1, k]))
             lo, hi = k * CHUNK, min((k + 1) * CHUNK, config.people)
@@ -153,35 +153,22 @@ def generate_city(config: CityConfig, out: Path) -> CitySummary:
             )
             frames = batch.file_frames([*copies.items(), *minors.items()])
             rows_by_kind.update(batch.rows_by_kind)
-            counts.append(
-                pl.DataFrame(
-                    {"subject_id": batch.subject_ids, "records_to_as_of": batch.counts}, schema=_COUNT_SCHEMA
-                )
-            )
-            for b, as_of in zip(tl.labelled_blocks, tl.as_of_dates, strict=True):
-                for ids, kinds, life in (
-                    (lives.trait("ids"), "person", lives),
-                    (olives.attr("ids"), olives.attr("subject_type"), olives),
-                ):
-                    sel = np.flatnonzero(life.in_city[:, b])
-                    kinds_sel = kinds if isinstance(kinds, str) else kinds[sel]
-                    truth.append(_truth(ids[sel], kinds_sel, as_of, life.p[sel, b], life.outcome[sel, b]))
-                    drivers.append(_drivers(ids[sel], as_of, {n: v[sel, b] for n, v in life.drivers.items()}))
+            record_counts[lo:hi] = batch.counts[: hi - lo]
+            record_counts[config.people + olo : config.people + ohi] = batch.counts[hi - lo :]
+            truth.add(tl, lives, olives)
             del lives, olives, batch, defector
             if pending is not None:
-                manifest.append(pending.result())
+                pending.result().write_csv(manifest, include_header=k == 1)
             pending = writer.submit(_write, sink, frames, q_labels, defects)
             del frames
         if pending is not None:
-            manifest.append(pending.result())
+            pending.result().write_csv(manifest, include_header=n_chunks == 1)
     sink.close()
-    truth_frame = pl.concat(truth).sort("as_of", maintain_order=True)
-    record_counts = pl.concat(counts)
-    _write_truth(out / "truth", people, orgs, tl, truth_frame, record_counts)
-    driver_frame = pl.concat(drivers, how="diagonal").sort("as_of", maintain_order=True)
-    driver_frame.write_parquet(out / "truth" / "drivers.parquet")
-    man = pl.concat(manifest).sort(["file", "line"]) if manifest else pl.DataFrame(schema=_MANIFEST_SCHEMA)
+    truth.close()
+    _write_subjects(out / "truth", people, orgs, tl, record_counts)
+    man = pl.read_csv(parts, schema=_MANIFEST_SCHEMA).sort(["file", "line"])
     man.write_csv(out / "manifest.csv")
+    parts.unlink()
     volumes = _volumes(config, sink, rows_by_kind, defects, tl)
     (out / "volumes.json").write_text(
         json.dumps(volumes, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -194,35 +181,85 @@ def generate_city(config: CityConfig, out: Path) -> CitySummary:
         files=len(sink.files),
         defects=defects,
         as_of_dates=tl.as_of_dates,
-        base_rates=_base_rates(truth_frame),
+        base_rates=truth.base_rates(),
         volumes=volumes,
     )
 
 
-def _truth(
-    ids: np.ndarray, subject_type: str | np.ndarray, as_of: dt.date, p: np.ndarray, outcome: np.ndarray
-) -> pl.DataFrame:
-    n = len(ids)
-    return pl.DataFrame(
-        {
-            "subject_id": pl.Series(ids, dtype=pl.String),
-            "subject_type": pl.Series(np.broadcast_to(np.asarray(subject_type), (n,)), dtype=pl.String),
-            "as_of": pl.repeat(as_of, n, eager=True, dtype=pl.Date),
-            "p_true": pl.Series(p, dtype=pl.Float64),
-            "outcome": pl.Series(outcome.astype(np.int8), dtype=pl.Int8),
-        }
-    )
+_TRUTH_SCHEMA = pa.schema(
+    [
+        ("subject_id", pa.string()),
+        ("subject_type", pa.string()),
+        ("as_of", pa.date32()),
+        ("p_true", pa.float64()),
+        ("outcome", pa.int8()),
+    ]
+)
+_DRIVER_SCHEMA = pa.schema(
+    [
+        ("subject_id", pa.string()),
+        ("as_of", pa.date32()),
+        ("state", pa.float64()),
+        ("unemployed", pa.bool_()),
+        ("indebted", pa.bool_()),
+        ("young", pa.bool_()),
+    ]
+)
 
 
-def _drivers(ids: np.ndarray, as_of: dt.date, values: dict[str, np.ndarray]) -> pl.DataFrame:
-    n = len(ids)
-    return pl.DataFrame(
-        {
-            "subject_id": pl.Series(ids, dtype=pl.String),
-            "as_of": pl.repeat(as_of, n, eager=True, dtype=pl.Date),
-            **{k: pl.Series(v) for k, v in values.items()},
-        }
-    )
+class _TruthStream:
+    """Truth and driver rows, appended chunk by chunk (rows grouped by chunk, then as-of date),
+    with the outcome counts behind the base rates."""
+
+    def __init__(self, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self._truth = pq.ParquetWriter(root / "truth.parquet", _TRUTH_SCHEMA, compression="snappy")
+        self._drivers = pq.ParquetWriter(root / "drivers.parquet", _DRIVER_SCHEMA, compression="snappy")
+        self._tally: dict[tuple[str, str], list[int]] = {}
+
+    def add(self, tl: Timeline, lives: Lives, olives: OrgLives) -> None:
+        truth: dict[str, list[Any]] = {name: [] for name in _TRUTH_SCHEMA.names}
+        drivers: dict[str, list[Any]] = {name: [] for name in _DRIVER_SCHEMA.names}
+        for b, as_of in zip(tl.labelled_blocks, tl.as_of_dates, strict=True):
+            for ids, kinds, life, group in (
+                (lives.trait("ids"), "person", lives, "person"),
+                (olives.attr("ids"), olives.attr("subject_type"), olives, "organisation"),
+            ):
+                sel = np.flatnonzero(life.in_city[:, b])
+                n = len(sel)
+                p, outcome = life.p[sel, b], life.outcome[sel, b]
+                truth["subject_id"].append(ids[sel])
+                truth["subject_type"].append(np.broadcast_to(np.asarray(kinds), (len(ids),))[sel])
+                truth["as_of"].append(np.full(n, np.datetime64(as_of, "D")))
+                truth["p_true"].append(p)
+                truth["outcome"].append(outcome.astype(np.int8))
+                drivers["subject_id"].append(ids[sel])
+                drivers["as_of"].append(np.full(n, np.datetime64(as_of, "D")))
+                for name in ("state", "unemployed", "indebted", "young"):
+                    values = life.drivers.get(name)
+                    fill = np.full(n, np.nan) if name == "state" else np.zeros(n, dtype=bool)
+                    drivers[name].append(values[sel, b] if values is not None else fill)
+                tally = self._tally.setdefault((group, as_of.isoformat()), [0, 0])
+                tally[0] += int((p > 0).sum())
+                tally[1] += int(outcome[p > 0].sum())
+        self._truth.write_table(_table(truth, _TRUTH_SCHEMA))
+        self._drivers.write_table(_table(drivers, _DRIVER_SCHEMA))
+
+    def close(self) -> None:
+        self._truth.close()
+        self._drivers.close()
+
+    def base_rates(self) -> dict[str, dict[str, float]]:
+        """Outcome rate per group and as-of date among the scored subjects (minors have p_true 0)."""
+        out: dict[str, dict[str, float]] = {}
+        for (group, as_of), (n, k) in sorted(self._tally.items()):
+            out.setdefault(group, {})[as_of] = round(k / n, 4) if n else 0.0
+        return out
+
+
+def _table(columns: dict[str, list[Any]], schema: pa.Schema) -> pa.Table:
+    arrays = [pa.array(np.concatenate(columns[name]), type=schema.field(name).type) for name in schema.names]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _write(
@@ -291,11 +328,8 @@ def _write(
     )
 
 
-def _write_truth(
-    root: Path, people: Any, orgs: Any, tl: Timeline, truth: pl.DataFrame, counts: pl.DataFrame
-) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    truth.write_parquet(root / "truth.parquet")
+def _write_subjects(root: Path, people: People, orgs: Orgs, tl: Timeline, counts: np.ndarray) -> None:
+    """persons.parquet and organisations.parquet, with the records dated on or before D."""
     arrival = np.where(people.arrive > 0, tl.month_first[np.maximum(people.arrive, 0)], -1)
     persons = pl.DataFrame(
         {
@@ -330,28 +364,13 @@ def _write_truth(
             "weakness": pl.Series(orgs.q, dtype=pl.Float64),
         }
     )
-    for name, frame in (("persons", persons), ("organisations", orgs_frame)):
-        frame = frame.join(counts, on="subject_id", how="left", maintain_order="left").with_columns(
-            pl.col("records_to_as_of").fill_null(0).cast(pl.Int64)
-        )
+    for name, frame, n in (
+        ("persons", persons, slice(0, people.n)),
+        ("organisations", orgs_frame, slice(people.n, None)),
+    ):
+        frame = frame.with_columns(pl.Series("records_to_as_of", counts[n], dtype=pl.Int64))
         frame = frame.with_columns((pl.col("records_to_as_of") < 12).alias("thin_file"))
         frame.write_parquet(root / f"{name}.parquet")
-
-
-def _base_rates(truth: pl.DataFrame) -> dict[str, dict[str, float]]:
-    """Outcome rate per group and as-of date among the scored subjects (minors have p_true 0)."""
-    out: dict[str, dict[str, float]] = {}
-    grouped = truth.filter(pl.col("p_true") > 0).with_columns(
-        pl.when(pl.col("subject_type") == "person")
-        .then(pl.lit("person"))
-        .otherwise(pl.lit("organisation"))
-        .alias("g")
-    )
-    for (g, as_of), part in grouped.group_by(["g", "as_of"], maintain_order=True):
-        out.setdefault(str(g), {})[str(as_of)] = round(
-            float(part["outcome"].cast(pl.Float64).to_numpy().mean()), 4
-        )
-    return out
 
 
 def _volumes(
