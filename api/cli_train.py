@@ -218,12 +218,15 @@ def models_list() -> None:
             versions = c.search_model_versions(f"name='{name}'")
         except Exception:  # no such registered model yet
             continue
+        aliases: dict[str, list[str]] = {}
+        for alias, version in c.get_registered_model(name).aliases.items():
+            aliases.setdefault(str(version), []).append(alias)
         for v in sorted(versions, key=lambda v: int(v.version)):
             t = v.tags
             table.add_row(
                 name,
                 str(v.version),
-                ", ".join(v.aliases),
+                ", ".join(sorted(aliases.get(str(v.version), []))),
                 t.get("family", ""),
                 t.get("oot_auc", "")[:6],
                 t.get("oot_ece", "")[:6],
