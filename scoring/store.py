@@ -353,7 +353,12 @@ def read_subject(
     linked = "SELECT person_subject_id FROM subject_links WHERE org_subject_id = :sid AND role = :link_role"
     if known_at is not None:
         linked += " AND recorded_at <= :known_at"
-    whose = f"(subject_id = :sid OR subject_id IN ({linked}))"
+    # Written so that both databases look the ids up in the subject_id index (an OR with a
+    # subquery would scan the table): PostgreSQL evaluates the array once, SQLite the IN list.
+    if dialect == "postgresql":
+        whose = f"subject_id = ANY(ARRAY({linked}) || CAST(:sid AS BIGINT))"
+    else:
+        whose = f"subject_id IN (SELECT :sid UNION {linked})"
     records = _record_query(
         dialect, payload=payload, columns=columns, known_at=known_at, in_force_on=in_force_on
     )
