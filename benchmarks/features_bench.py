@@ -773,6 +773,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-pandas", action="store_true")
     parser.add_argument("--pandas-persons", type=int, default=100_000, help="sample for the pandas baseline")
     parser.add_argument("--generate-only", action="store_true", help="write the data files and stop")
+    parser.add_argument("--postgres-only", action="store_true", help="only the PostgreSQL figures")
     parser.add_argument("--pg-url", default=None, help="scratch PostgreSQL database (its tables are emptied)")
     parser.add_argument("--single", type=int, default=300, help="subjects timed on the one-subject path")
     parser.add_argument(
@@ -790,16 +791,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.generate_only:
         return
     results: dict[str, Any] = {"persons": args.persons, "chunk": args.chunk}
-    print("polars, all persons:")
-    p = bench_polars(args.data, args.persons, args.chunk)
-    results["polars"] = p
-    rate = p["records"] / p["features_s"]
-    print(
-        f"POLARS {p['records']:,} records of {args.persons:,} persons: features {p['features_s']:.1f} s"
-        f" ({rate / 1e6:.2f} M records/s), Parquet read {p['read_s']:.1f} s,"
-        f" peak RSS {p['peak_rss_gib']:.2f} GiB"
-    )
-    if not args.no_pandas:
+    if args.postgres_only:
+        total = pl.scan_parquet(args.data / "records-*.parquet").select(pl.len()).collect().item()
+        p = {"records": total}
+    else:
+        print("polars, all persons:")
+        p = bench_polars(args.data, args.persons, args.chunk)
+        results["polars"] = p
+    if not args.postgres_only:
+        rate = p["records"] / p["features_s"]
+        print(
+            f"POLARS {p['records']:,} records of {args.persons:,} persons: features {p['features_s']:.1f} s"
+            f" ({rate / 1e6:.2f} M records/s), Parquet read {p['read_s']:.1f} s,"
+            f" peak RSS {p['peak_rss_gib']:.2f} GiB"
+        )
+    if not args.no_pandas and not args.postgres_only:
         print(f"pandas baseline on the first {args.pandas_persons:,} persons:")
         b = bench_pandas(args.data, args.pandas_persons)
         results["pandas"] = b
@@ -826,7 +832,9 @@ def main(argv: list[str] | None = None) -> None:
             f" p90 {g['single_p90_ms']:.2f} ms (read alone: median {g['single_read_median_ms']:.2f} ms)"
         )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    out = args.data.parent / "features-results.json"
+    out = args.data.parent / (
+        "features-results-postgres.json" if args.postgres_only else "features-results.json"
+    )
     out.write_text(json.dumps(results, indent=2, default=str))
 
 

@@ -159,6 +159,21 @@ def latest_versions(records: pl.LazyFrame, known_at: dt.datetime) -> pl.LazyFram
     )
 
 
+def _status_plan(
+    records: pl.LazyFrame, events: pl.LazyFrame | None, as_of: dt.date, known_at: dt.datetime
+) -> pl.LazyFrame:
+    corrected = (
+        records.filter((pl.col("recorded_at") <= known_at) & (pl.col("version") > 1))
+        .group_by("record_uid")
+        .agg(_max_version=pl.col("version").max())
+    )
+    if events is None:
+        return corrected.with_columns(_dropped=pl.lit(None, pl.Boolean), _disputed=pl.lit(None, pl.Boolean))
+    _require(events, _NEEDED_EVENT, "events")
+    flags = _event_status(events, as_of, known_at).rename({"dropped": "_dropped", "disputed": "_disputed"})
+    return corrected.join(flags, on="record_uid", how="full", coalesce=True)
+
+
 def record_status(
     records: FrameLike,
     events: FrameLike | None,
@@ -170,23 +185,12 @@ def record_status(
 
     ``_max_version``: highest version known at ``known_at`` when above 1 (older versions are
     superseded); ``_dropped``: withdrawn, repaired or expired by D; ``_disputed``: under an open
-    dispute on D. Small (corrections and events are rare), so it is computed eagerly.
+    dispute on D. Small (corrections and events are rare).
     """
-    recs = _lazy(records)
-    corrected = (
-        recs.filter((pl.col("recorded_at") <= known_at) & (pl.col("version") > 1))
-        .group_by("record_uid")
-        .agg(_max_version=pl.col("version").max())
-        .collect()
-    )
-    if events is None:
-        return corrected.with_columns(_dropped=pl.lit(None, pl.Boolean), _disputed=pl.lit(None, pl.Boolean))
-    ev = _lazy(events)
-    _require(ev, _NEEDED_EVENT, "events")
-    flags = (
-        _event_status(ev, as_of, known_at).rename({"dropped": "_dropped", "disputed": "_disputed"}).collect()
-    )
-    return corrected.join(flags, on="record_uid", how="full", coalesce=True)
+    return _status_plan(_lazy(records), None if events is None else _lazy(events), as_of, known_at).collect()
+
+
+_SMALL_ROWS = 100_000  # in-memory inputs below this size (one subject) join the status directly
 
 
 def usable_lazy(
@@ -202,7 +206,8 @@ def usable_lazy(
     Most rows are decided by their own columns (recorded by ``known_at``, in force on D). The few
     records with corrections or events (``record_status``) are found through a 64-bit hash of
     ``record_uid`` and then joined on the text itself, so a hash collision cannot change the
-    result and no join runs over every row.
+    result and no join runs over every row. Small in-memory inputs (one subject's rows) join the
+    status directly, in the same plan.
     """
     known = resolve_known_at(as_of, known_at)
     cat = catalogue if catalogue is not None else load_catalogue()
@@ -213,26 +218,68 @@ def usable_lazy(
     no_events = events is None or (isinstance(events, pl.DataFrame) and events.height == 0)
     if no_versions and no_events:
         return in_force
+    keep = _keep(tuple(k for k, spec in cat.kinds.items() if spec.polarity == "positive"))
+    helper = ["_max_version", "_dropped", "_disputed"]
+    if isinstance(records, pl.DataFrame) and records.height < _SMALL_ROWS:
+        positive = tuple(k for k, spec in cat.kinds.items() if spec.polarity == "positive")
+        ev = None if no_events or events is None else _lazy(events).collect()
+        return _small_usable(recs, ev, no_versions, as_of, known, positive)
     status = record_status(records, events, as_of=as_of, known_at=known)
     if status.height == 0:
         return in_force
-    positive = [k for k, spec in cat.kinds.items() if spec.polarity == "positive"]
-    superseded = pl.col("_max_version").is_not_null() & (pl.col("version") != pl.col("_max_version"))
-    not_used = pl.col("_dropped").fill_null(False) | (
-        pl.col("_disputed").fill_null(False) & ~pl.col("kind").cast(pl.String).is_in(positive)
-    )
     # Candidates: rows whose uid hash is a status record's (a superset: collisions only add
     # candidates). Only they are joined, on the text itself, so the join stays small.
     hashes = status.select(pl.col("record_uid").hash(_HASH_SEED)).to_series().implode()
     candidate = pl.col("record_uid").hash(_HASH_SEED).is_in(hashes)
     rest = in_force.filter(~candidate)
     decided = (
-        in_force.filter(candidate)
-        .join(status.lazy(), on="record_uid", how="left")
-        .filter(~(superseded | not_used))
-        .drop("_max_version", "_dropped", "_disputed")
+        in_force.filter(candidate).join(status.lazy(), on="record_uid", how="left").filter(keep).drop(helper)
     )
     return pl.concat([rest, decided])
+
+
+def _small_usable(
+    recs: pl.LazyFrame,
+    events: pl.DataFrame | None,
+    no_versions: bool,
+    as_of: dt.date,
+    known: dt.datetime,
+    positive: tuple[str, ...],
+) -> pl.LazyFrame:
+    """The same rules for a few hundred rows (one subject), in the fewest polars operations:
+    the latest known version by a window maximum, the events' verdicts as lists of uids."""
+    plan = recs.filter(pl.col("recorded_at") <= known)
+    if not no_versions:
+        plan = plan.filter(pl.col("version") == pl.col("version").max().over("record_uid"))
+    plan = plan.filter((pl.col("event_date") <= as_of) & (pl.col("publicity_end") > as_of))
+    if events is None:
+        return plan
+    _require(events.lazy(), _NEEDED_EVENT, "events")
+    seen = events.filter((pl.col("recorded_at") <= known) & (pl.col("effective_date") <= as_of))
+    dropped = seen.filter(pl.col("event_type").is_in(DROP_EVENTS))["record_uid"]
+    disputes = (
+        seen.filter(pl.col("event_type").is_in([DISPUTE_OPEN, *DISPUTE_CLOSE]))
+        .with_columns(_order=(pl.col("event_type") != DISPUTE_OPEN).cast(pl.Int8))
+        .sort("record_uid", "effective_date", "recorded_at", "_order")
+        .unique("record_uid", keep="last", maintain_order=True)
+    )
+    open_disputes = disputes.filter(pl.col("event_type") == DISPUTE_OPEN)["record_uid"]
+    uid = pl.col("record_uid")
+    return plan.filter(
+        ~uid.is_in(dropped.implode())
+        & (~uid.is_in(open_disputes.implode()) | pl.col("kind").cast(pl.String).is_in(list(positive)))
+    )
+
+
+@lru_cache(maxsize=8)
+def _keep(positive: tuple[str, ...]) -> pl.Expr:
+    """A row of a status record stays when it is the latest version and not dropped or disputed
+    (a disputed record of a positive kind stays)."""
+    superseded = pl.col("_max_version").is_not_null() & (pl.col("version") != pl.col("_max_version"))
+    not_used = pl.col("_dropped").fill_null(False) | (
+        pl.col("_disputed").fill_null(False) & ~pl.col("kind").cast(pl.String).is_in(list(positive))
+    )
+    return ~(superseded | not_used)
 
 
 _HASH_SEED = 20261125
