@@ -27,9 +27,7 @@ def run(people: int, enterprises: int, out: Path, seed: int) -> dict[str, float]
     if out.exists():
         shutil.rmtree(out)
     cmd = [
-        sys.executable,
-        "-m",
-        "api.cli",
+        str(Path(sys.executable).parent / "credit"),
         "synth",
         "--people",
         str(people),

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.catalogue import load_catalogue
-from synth.batch import Batch
+from synth.batch import Batch, nulls
 from synth.defects import Defector, MinorCandidates
 from synth.lives import Lives, live
 from synth.org_records import org_rows
@@ -272,38 +272,42 @@ def _write(
         [f.select(pl.col("_src").drop_nulls()) for f in frames.values() if "_src" in f.columns]
         + [pl.DataFrame(schema={"_src": pl.Int64})]
     )["_src"]
+    top = max((int(f["_rid"].max() or 0) for f in frames.values()), default=0)  # type: ignore[arg-type]
+    is_source = np.zeros(top + 1, dtype=np.bool_)
+    is_source[sources.to_numpy()] = True
     for (dept, q), frame in frames.items():
         # Rows stay in generation order (by kind, then month and subject), as exports do.
         period = q_labels[q]
         before = sink.write(dept, period, frame)
         rel = sink.relative(dept, period)
         first_line = before + 1 + sink.header_lines(dept)
-        numbered = (
-            frame.lazy()
-            .with_row_index("_pos")
-            .with_columns(
-                (pl.col("_pos").cast(pl.Int64) + first_line).alias("line"), pl.lit(rel).alias("file")
-            )
-        )
         if "_defect" in frame.columns:
-            src = pl.col("_src") if "_src" in frame.columns else pl.lit(None, dtype=pl.Int64).alias("_src")
-            flagged.append(
-                numbered.filter(pl.col("_defect").is_not_null())
-                .select(
-                    "file",
-                    "line",
-                    pl.col("_defect").alias("defect"),
-                    pl.col("_expected").alias("expected"),
-                    src,
+            pos = frame["_defect"].is_not_null().arg_true()
+            if len(pos):
+                src = frame["_src"].gather(pos) if "_src" in frame.columns else nulls(len(pos), pl.Int64)
+                flagged.append(
+                    pl.DataFrame(
+                        {
+                            "file": pl.repeat(rel, len(pos), eager=True),
+                            "line": pos.cast(pl.Int64) + first_line,
+                            "defect": frame["_defect"].gather(pos),
+                            "expected": frame["_expected"].gather(pos),
+                            "_src": src.cast(pl.Int64),
+                        }
+                    )
                 )
-                .collect()
-            )
         if len(sources):
-            located.append(
-                numbered.filter(pl.col("_rid").is_in(sources.implode()))
-                .select("_rid", pl.col("file").alias("src_file"), pl.col("line").alias("src_line"))
-                .collect()
-            )
+            hit = pl.Series(np.flatnonzero(is_source[frame["_rid"].to_numpy()]))
+            if len(hit):
+                located.append(
+                    pl.DataFrame(
+                        {
+                            "_rid": frame["_rid"].gather(hit),
+                            "src_file": pl.repeat(rel, len(hit), eager=True),
+                            "src_line": hit.cast(pl.Int64) + first_line,
+                        }
+                    )
+                )
     rows = (
         pl.concat(flagged)
         if flagged

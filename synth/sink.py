@@ -116,7 +116,9 @@ class Sink:
         if f.fmt == "parquet":
             arrow = table.to_arrow().cast(pa.schema([(c, _ARROW[self.dtypes[c]]) for c in cols]))  # type: ignore[index]
             if f.writer is None:
-                f.writer = pq.ParquetWriter(f.path, arrow.schema, compression="snappy")
+                f.writer = pq.ParquetWriter(
+                    f.path, arrow.schema, compression="snappy", write_statistics=False
+                )
             f.writer.write_table(arrow)
         else:
             if f.handle is None:
