@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
@@ -29,11 +30,13 @@ from features.pipelines import (
 from features.pointintime import resolve_known_at
 from features.registry import Registry, load_registry
 from scoring.store import (
+    ParquetSnapshot,
     read_events,
     read_links,
     read_records,
     read_subject,
     read_subjects,
+    scan_snapshot,
     subject_id_range,
 )
 
@@ -76,68 +79,108 @@ def _rep_role(registry: Registry) -> str:
     return str(registry.parameters["legal_representative_role"])
 
 
-def _chunk(
-    engine: Engine,
-    lo: int,
-    hi: int,
-    as_of: dt.date,
-    known_at: dt.datetime,
-    catalogue: Catalogue,
-    registry: Registry,
-    streams: int,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Person and enterprise features of the subjects with ``lo <= id < hi``."""
-    subjects = read_subjects(engine, subject_range=(lo, hi))
-    records = read_records(
-        engine,
-        known_at=known_at,
-        subject_range=(lo, hi),
-        payload=PAYLOAD_KINDS,
-        columns=RECORD_INPUT_COLUMNS,
-        in_force_on=as_of,
-        streams=streams,
-    )
-    events = read_events(engine, known_at=known_at, subject_range=(lo, hi))
-    people = person_features(
-        records, events, subjects, as_of=as_of, known_at=known_at, catalogue=catalogue, registry=registry
-    )
-    org_ids = subjects.filter(pl.col("subject_type").is_in(ORG_TYPES))["subject_id"].to_list()
-    if not org_ids:
-        return people, pl.DataFrame(schema=registry.schema("enterprise"))
-    links = read_links(engine, org_ids, known_at=known_at, roles=[_rep_role(registry)])
-    outside = sorted(set(links["person_subject_id"].to_list()) - set(range(lo, hi)))
-    if outside:  # legal representatives whose records are not in this chunk
-        extra = read_records(
+@dataclass(frozen=True)
+class _Chunk:
+    """What the pipelines need for the subjects with ``lo <= id < hi``."""
+
+    subjects: pl.DataFrame
+    records: pl.DataFrame
+    events: pl.DataFrame
+    links: pl.DataFrame
+
+
+class _StoreSource:
+    """Chunks read from the database (a range scan per chunk)."""
+
+    def __init__(
+        self, engine: Engine, as_of: dt.date, known_at: dt.datetime, role: str, streams: int
+    ) -> None:
+        self.engine, self.as_of, self.known_at, self.role, self.streams = (
             engine,
-            outside,
-            known_at=known_at,
+            as_of,
+            known_at,
+            role,
+            streams,
+        )
+
+    def bounds(self) -> tuple[int, int] | None:
+        return subject_id_range(self.engine)
+
+    def chunk(self, lo: int, hi: int) -> _Chunk:
+        subjects = read_subjects(self.engine, subject_range=(lo, hi))
+        records = self._records(subject_range=(lo, hi), streams=self.streams)
+        events = read_events(self.engine, known_at=self.known_at, subject_range=(lo, hi))
+        org_ids = subjects.filter(pl.col("subject_type").is_in(ORG_TYPES))["subject_id"].to_list()
+        links = read_links(self.engine, org_ids, known_at=self.known_at, roles=[self.role])
+        outside = sorted(set(links["person_subject_id"].to_list()) - set(range(lo, hi)))
+        if outside:  # legal representatives whose records are not in this chunk
+            records = pl.concat([records, self._records(subject_ids=outside)])
+            events = pl.concat([events, read_events(self.engine, outside, known_at=self.known_at)])
+        return _Chunk(subjects, records, events, links)
+
+    def _records(self, **where: Any) -> pl.DataFrame:
+        return read_records(
+            self.engine,
+            known_at=self.known_at,
             payload=PAYLOAD_KINDS,
             columns=RECORD_INPUT_COLUMNS,
-            in_force_on=as_of,
+            in_force_on=self.as_of,
+            **where,
         )
-        records = pl.concat([records, extra])
-        events = pl.concat([events, read_events(engine, outside, known_at=known_at)])
-    orgs = enterprise_features(
-        records,
-        events,
-        subjects,
-        links,
-        as_of=as_of,
-        known_at=known_at,
-        catalogue=catalogue,
-        registry=registry,
-    )
-    return people, orgs
+
+
+class _SnapshotSource:
+    """Chunks read from a Parquet snapshot: one part (subject-id range) at a time."""
+
+    def __init__(self, snapshot: ParquetSnapshot, known_at: dt.datetime, role: str) -> None:
+        taken = snapshot.manifest.get("known_at")
+        if taken is not None and known_at > dt.datetime.fromisoformat(taken):
+            raise ValueError(f"the snapshot holds what was known at {taken}, not at {known_at.isoformat()}")
+        self.snap, self.known_at, self.role = snapshot, known_at, role
+        self.step = snapshot.subjects_per_part
+
+    def bounds(self) -> tuple[int, int] | None:
+        ids = pl.col("subject_id")
+        lo, hi = self.snap.subjects.select(ids.min().alias("lo"), ids.max().alias("hi")).collect().row(0)
+        if lo is None:
+            return None
+        # Chunks follow the parts: start at a part boundary.
+        return (int(lo) // self.step) * self.step, int(hi) + 1
+
+    def chunk(self, lo: int, hi: int) -> _Chunk:
+        in_range = pl.col("subject_id").is_between(lo, hi, closed="left")
+        subjects = self.snap.subjects.filter(in_range).collect()
+        known = pl.col("recorded_at") <= self.known_at
+        parts = range(lo // self.step, (hi - 1) // self.step + 1)
+        records = pl.concat([self.snap.part_records(p).filter(known & in_range) for p in parts]).collect()
+        events = self.snap.events.filter(known & in_range).collect()
+        org_ids = subjects.filter(pl.col("subject_type").is_in(ORG_TYPES))["subject_id"].implode()
+        links = self.snap.links.filter(
+            pl.col("org_subject_id").is_in(org_ids) & (pl.col("role") == self.role) & known
+        ).collect()
+        outside = sorted(set(links["person_subject_id"].to_list()) - set(range(lo, hi)))
+        if outside:
+            ids = pl.Series(outside).implode()
+            rep_parts = sorted({i // self.step for i in outside})
+            extra = self.snap.records.filter(
+                pl.col("part").is_in(rep_parts) & pl.col("subject_id").is_in(ids) & known
+            )
+            records = pl.concat([records, extra.drop("part").collect().select(records.columns)])
+            events = pl.concat(
+                [events, self.snap.events.filter(pl.col("subject_id").is_in(ids) & known).collect()]
+            )
+        return _Chunk(subjects, records, events, links)
 
 
 def build_feature_tables(
-    engine: Engine,
+    engine: Engine | None,
     as_of: dt.date,
     out_dir: str | Path,
     *,
     known_at: dt.datetime | None = None,
     subjects_per_chunk: int = 100_000,
     streams: int = 2,
+    snapshot: str | Path | None = None,
     catalogue: Catalogue | None = None,
     registry: Registry | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -146,22 +189,48 @@ def build_feature_tables(
 
     Files: ``out_dir/<subject>-features-<as_of>-<registry version>.parquet`` with key-value
     metadata ``registry_version``, ``catalogue_version``, ``as_of``, ``known_at``.
-    ``progress(done_ids, total_ids)`` is called after each chunk; ``streams``: parallel COPY
-    streams per chunk on PostgreSQL.
+    ``progress(done_ids, total_ids)`` is called after each chunk. From the database (``engine``)
+    each chunk is a range read (``streams`` parallel COPY streams on PostgreSQL); from a Parquet
+    ``snapshot`` (``scoring.store.export_snapshot``) chunks follow the snapshot's parts, which
+    spares the database a table scan per chunk.
     """
     started = time.perf_counter()
     cat = catalogue if catalogue is not None else load_catalogue()
     reg = registry if registry is not None else load_registry(catalogue=cat)
     known = resolve_known_at(as_of, known_at)
+    source: _StoreSource | _SnapshotSource
+    if snapshot is not None:
+        source = _SnapshotSource(scan_snapshot(snapshot), known, _rep_role(reg))
+        subjects_per_chunk = source.step
+    elif engine is not None:
+        source = _StoreSource(engine, as_of, known, _rep_role(reg), streams)
+    else:
+        raise ValueError("give an engine or a snapshot")
     frames: dict[str, list[pl.DataFrame]] = {s: [] for s in SUBJECT_KINDS}
-    bounds = subject_id_range(engine)
+    bounds = source.bounds()
     if bounds is not None:
         lo_all, hi_all = bounds
         for lo in range(lo_all, hi_all, subjects_per_chunk):
             hi = min(lo + subjects_per_chunk, hi_all)
-            people, orgs = _chunk(engine, lo, hi, as_of, known, cat, reg, streams)
-            frames["person"].append(people)
-            frames["enterprise"].append(orgs)
+            c = source.chunk(lo, hi)
+            frames["person"].append(
+                person_features(
+                    c.records, c.events, c.subjects, as_of=as_of, known_at=known, catalogue=cat, registry=reg
+                )
+            )
+            if c.subjects["subject_type"].is_in(ORG_TYPES).any():
+                frames["enterprise"].append(
+                    enterprise_features(
+                        c.records,
+                        c.events,
+                        c.subjects,
+                        c.links,
+                        as_of=as_of,
+                        known_at=known,
+                        catalogue=cat,
+                        registry=reg,
+                    )
+                )
             if progress is not None:
                 progress(hi - lo_all, hi_all - lo_all)
     out = Path(out_dir)

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import json
 import logging
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -233,25 +234,41 @@ def _run_many(conn: Connection, queries: Sequence[_Query]) -> list[pl.DataFrame]
     return frames
 
 
-def _run_postgres_copy(conn: Connection, q: _Query) -> pl.DataFrame:
-    # Dates travel as day numbers (cheaper to print and to parse than text); timestamps as ISO text.
+def _copy_out(conn: Connection, q: _Query, sink: Any) -> int:
+    """``COPY (query) TO STDOUT`` as CSV into a binary file-like; returns the bytes written.
+    Dates travel as day numbers (cheaper to print and to parse than text); timestamps as ISO text."""
     sql = q.sql("pyformat", dates_as_days=True)
-    buf = io.BytesIO()
+    written = 0
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute("SET LOCAL datestyle TO 'ISO, YMD'")
         with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')", q.params) as copy:
             for block in copy:
-                buf.write(block)
+                written += sink.write(block)
     conn.rollback()
-    if buf.tell() == 0:
+    return written
+
+
+def _wire_schema(q: _Query) -> dict[str, pl.DataType]:
+    return {name: pl.Int32() if dtype == pl.Date() else dtype for name, dtype in q.schema.items()}
+
+
+def _dates_from_days(q: _Query) -> list[pl.Expr]:
+    return [pl.col(name).cast(pl.Date) for name, dtype in q.schema.items() if dtype == pl.Date()]
+
+
+def _run_postgres_copy(conn: Connection, q: _Query) -> pl.DataFrame:
+    buf = io.BytesIO()
+    if _copy_out(conn, q, buf) == 0:
         return pl.DataFrame(schema=q.schema)
-    wire = {name: pl.Int32() if dtype == pl.Date() else dtype for name, dtype in q.schema.items()}
     frame = pl.read_csv(
-        buf.getvalue(), has_header=False, schema=wire, null_values="\\N", empty_string_is_null=False
+        buf.getvalue(),
+        has_header=False,
+        schema=_wire_schema(q),
+        null_values="\\N",
+        empty_string_is_null=False,
     )
-    dates = [name for name, dtype in q.schema.items() if dtype == pl.Date()]
-    return frame.with_columns(pl.col(dates).cast(pl.Date)) if dates else frame
+    return frame.with_columns(_dates_from_days(q))
 
 
 def _run_sqlite(conn: Connection, q: _Query) -> pl.DataFrame:
@@ -531,7 +548,8 @@ def read_snapshot(
 
 @dataclass(frozen=True)
 class ParquetSnapshot:
-    """Lazy scans of an exported store snapshot (records partitioned by subject range)."""
+    """Lazy scans of an exported store snapshot. ``records`` is partitioned by subject-id range
+    (``part = subject_id // subjects_per_part``, a hive folder per part)."""
 
     path: Path
     records: pl.LazyFrame
@@ -540,53 +558,84 @@ class ParquetSnapshot:
     links: pl.LazyFrame
     manifest: dict[str, Any]
 
+    @property
+    def subjects_per_part(self) -> int:
+        return int(self.manifest["subjects_per_part"])
+
+    def part_records(self, part: int) -> pl.LazyFrame:
+        """The records of one part (subject ids ``part * n .. (part + 1) * n - 1``)."""
+        folder = self.path / "records" / f"part={part}"
+        if not folder.exists():
+            return pl.LazyFrame(schema=self.records.drop("part").collect_schema())
+        return pl.scan_parquet(folder / "*.parquet", hive_partitioning=False)
+
 
 def export_snapshot(
-    engine: Engine,
+    bind: Bind,
     out_dir: str | Path,
     *,
     known_at: dt.datetime | None = None,
     subjects_per_part: int = 100_000,
     payload: bool | Iterable[str] = True,
+    columns: Sequence[str] | None = None,
 ) -> Path:
-    """Write the store (as known at ``known_at``) as Parquet under ``out_dir`` for batch builds.
+    """Write the store (as known at ``known_at``) as Parquet under ``out_dir``, for batch builds.
 
-    ``records/part-NNNNN.parquet`` per subject-id range (sorted by subject), ``events.parquet``,
-    ``subjects.parquet``, ``links.parquet`` and ``manifest.json`` (row counts, ``known_at``).
+    One pass over the records table: on PostgreSQL one ``COPY`` streamed to a temporary CSV file
+    on disk, then converted by polars' streaming engine (memory stays flat) into
+    ``records/part=N/*.parquet`` by subject-id range. Also ``events.parquet``,
+    ``subjects.parquet``, ``links.parquet`` and ``manifest.json`` (row counts, ``known_at``,
+    ``subjects_per_part``).
     """
+    if subjects_per_part < 1:
+        raise StoreError("subjects_per_part must be positive")
     out = Path(out_dir)
-    (out / "records").mkdir(parents=True, exist_ok=True)
-    for old in (out / "records").glob("part-*.parquet"):
-        old.unlink()
-    counts: dict[str, int] = {"records": 0}
-    bounds = subject_id_range(engine)
-    part = 0
-    if bounds is not None:
-        for lo in range(bounds[0], bounds[1], subjects_per_part):
-            frame = read_records(
-                engine,
-                known_at=known_at,
-                subject_range=(lo, min(lo + subjects_per_part, bounds[1])),
-                payload=payload,
+    records_dir = out / "records"
+    if records_dir.exists():
+        shutil.rmtree(records_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dialect = _dialect(bind)
+    q = _record_query(dialect, payload=payload, columns=columns, known_at=known_at, in_force_on=None)
+    tmp = out / ".records.csv"
+    try:
+        if dialect == "postgresql":
+            with _connection(bind) as conn, tmp.open("wb") as fh:
+                size = _copy_out(conn, q, fh)
+            rows = (
+                pl.scan_csv(
+                    tmp,
+                    has_header=False,
+                    schema=_wire_schema(q),
+                    null_values="\\N",
+                    empty_string_is_null=False,
+                ).with_columns(_dates_from_days(q))
+                if size
+                else pl.LazyFrame(schema=q.schema)
             )
-            if frame.height:
-                frame.sort("subject_id", "record_uid", "version").write_parquet(
-                    out / "records" / f"part-{part:05d}.parquet"
-                )
-                counts["records"] += frame.height
-                part += 1
-    if part == 0:
-        pl.DataFrame(schema=RECORD_SCHEMA).write_parquet(out / "records" / "part-00000.parquet")
+        else:
+            rows = _run(bind, q).lazy()
+        n_records = rows.select(pl.len()).collect().item()
+        if n_records:
+            rows.with_columns(part=pl.col("subject_id") // subjects_per_part).sink_parquet(
+                pl.PartitionBy(records_dir, key="part", include_key=False), mkdir=True
+            )
+        else:
+            (records_dir / "part=0").mkdir(parents=True)
+            pl.DataFrame(schema=q.schema).write_parquet(records_dir / "part=0" / "00000000.parquet")
+    finally:
+        tmp.unlink(missing_ok=True)
+    counts = {"records": int(n_records)}
     for name, frame in (
-        ("events", read_events(engine, known_at=known_at)),
-        ("subjects", read_subjects(engine)),
-        ("links", read_links(engine, known_at=known_at)),
+        ("events", read_events(bind, known_at=known_at)),
+        ("subjects", read_subjects(bind)),
+        ("links", read_links(bind, known_at=known_at)),
     ):
         frame.write_parquet(out / f"{name}.parquet")
         counts[name] = frame.height
     manifest = {
         "known_at": known_at.isoformat() if known_at else None,
         "exported_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
+        "subjects_per_part": subjects_per_part,
         "counts": counts,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -599,14 +648,14 @@ def scan_snapshot(path: str | Path) -> ParquetSnapshot:
     p = Path(path)
     missing = [
         n
-        for n in ("manifest.json", "events.parquet", "subjects.parquet", "links.parquet")
+        for n in ("manifest.json", "events.parquet", "subjects.parquet", "links.parquet", "records")
         if not (p / n).exists()
     ]
     if missing:
         raise StoreError(f"not a store snapshot: {p} lacks {missing}")
     return ParquetSnapshot(
         path=p,
-        records=pl.scan_parquet(p / "records" / "*.parquet"),
+        records=pl.scan_parquet(p / "records" / "**" / "*.parquet", hive_partitioning=True),
         events=pl.scan_parquet(p / "events.parquet"),
         subjects=pl.scan_parquet(p / "subjects.parquet"),
         links=pl.scan_parquet(p / "links.parquet"),

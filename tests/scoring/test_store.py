@@ -245,16 +245,23 @@ def test_snapshot_round_trip(store: sa.Engine, tmp_path: Path) -> None:
     path = export_snapshot(store, tmp_path / "snap", subjects_per_part=2)
     snap = scan_snapshot(path)
     assert snap.manifest["counts"] == {"records": 6, "events": 2, "subjects": 4, "links": 2}
-    assert len(list((path / "records").glob("part-*.parquet"))) == 2
+    assert snap.subjects_per_part == 2
+    # Subjects 1 (part 0), 2-3 (part 1), 4 (part 2).
+    assert sorted(d.name for d in (path / "records").iterdir()) == ["part=0", "part=1", "part=2"]
+    assert not (path / ".records.csv").exists()
     assert_frame_equal(
-        _sorted(snap.records.collect(), "record_uid", "version"),
+        _sorted(snap.records.drop("part").collect(), "record_uid", "version"),
         _sorted(read_records(store), "record_uid", "version"),
     )
+    assert sorted(snap.part_records(1).collect()["record_uid"].to_list()) == ["u3", "u4"]
+    assert snap.part_records(7).collect().height == 0
     assert_frame_equal(
         _sorted(snap.subjects.collect(), "subject_id"), _sorted(read_subjects(store), "subject_id")
     )
     known = scan_snapshot(export_snapshot(store, tmp_path / "known", known_at=T0))
     assert known.records.collect().height == 4
+    empty = scan_snapshot(export_snapshot(store, tmp_path / "empty", known_at=dt.datetime(2000, 1, 1)))
+    assert empty.records.collect().height == 0
 
 
 def test_read_snapshot_in_memory(store: sa.Engine) -> None:
