@@ -144,7 +144,7 @@ def org_rows(batch: Batch, life: OrgLives, rep_ids: np.ndarray, rng: np.random.G
             dept,
             {
                 "utility": utility,
-                "account_no": fmt("{}{}", prefix, gidx[i] + 90_000_000),
+                "account_no": fmt("{}{}", prefix, gidx + 90_000_000).gather(i),
                 "period": batch.month(t),
                 "amount": np.round(base * scale[i] * np.exp(0.25 * rng.standard_normal(len(i))), 2),
                 "days_late": days,

@@ -168,7 +168,7 @@ def person_rows(batch: Batch, lives: Lives, rng: np.random.Generator) -> None:
             dept,
             {
                 "utility": utility,
-                "account_no": fmt("{}{}", prefix, (gidx[i] + 10_000_000).astype(np.int64)),
+                "account_no": fmt("{}{}", prefix, gidx + 10_000_000).gather(i),
                 "period": batch.month(t),
                 "amount": np.round(amount, 2),
                 "days_late": _lateness(rng, st, xi),
@@ -210,7 +210,7 @@ def _loan_rows(batch: Batch, lives: Lives, rng: np.random.Generator, ids: np.nda
     last = t == loans.start[k] + loans.term[k] - 1
     status = Codes(("on_time", "overdue", "settled"), np.where(days > 0, 1, np.where(last, 2, 0)))
     due_day = loans.serial[k] % 28 + 1
-    loan_id = fmt("{}{}", Codes(_BANKS, loans.serial[k] % len(_BANKS)), loans.serial[k] + 100_000_000_000)
+    loan_id = fmt("{}{}", Codes(_BANKS, loans.serial % len(_BANKS)), loans.serial + 100_000_000_000).gather(k)
     batch.add(
         "loan_repayment",
         ids[i],
