@@ -694,16 +694,19 @@ def load_postgres(url: str, data: Path) -> tuple[int, int, int]:
     return lo, hi, records.height
 
 
-def bench_postgres(url: str, data: Path, single: int, seed: int, streams: int) -> dict[str, float]:
+def bench_postgres(
+    url: str, data: Path, single: int, seed: int, streams: int, single_only: bool = False
+) -> dict[str, float]:
     from features.pointintime import end_of_day as eod
     from scoring.db.engine import make_engine
-    from scoring.features import subject_features
     from scoring.store import read_events, read_records, read_subjects
 
     lo, hi, n_records = load_postgres(url, data)
     engine = make_engine(url)
     known = eod(AS_OF)
     read_records(engine, [lo], known_at=known)  # warm the pool
+    if single_only:
+        return _bench_single(engine, lo, hi, single, seed) | {"stored_records": n_records}
     t0 = time.perf_counter()
     # The read a feature build makes (scoring/features.py): the columns the pipelines use, only
     # the payloads they parse, versions that can matter on D, two parallel COPY streams.
@@ -721,6 +724,35 @@ def bench_postgres(url: str, data: Path, single: int, seed: int, streams: int) -
     read_subjects(engine, subject_range=(lo, hi))
     t2 = time.perf_counter()
     print(f"  COPY read: {recs.height:,} records in {t1 - t0:.2f} s; events and subjects {t2 - t1:.2f} s")
+    # One pass over the table into a Parquet snapshot (what a build of a whole city should use).
+    from scoring.store import export_snapshot
+
+    t3 = time.perf_counter()
+    snap_dir = export_snapshot(
+        engine, data.parent / "features-snapshot", known_at=known, payload=PAYLOAD_KINDS
+    )
+    t4 = time.perf_counter()
+    print(f"  snapshot export (one COPY, streamed into Parquet parts): {t4 - t3:.1f} s -> {snap_dir}")
+    single_figures = _bench_single(engine, lo, hi, single, seed)
+    engine.dispose()
+    return {
+        "pg_records": recs.height,
+        "pg_read_records_s": t1 - t0,
+        "pg_read_events_subjects_s": t2 - t1,
+        "snapshot_export_s": t4 - t3,
+        "stored_records": n_records,
+        **single_figures,
+    }
+
+
+def _bench_single(engine: Any, lo: int, hi: int, single: int, seed: int) -> dict[str, float]:
+    """The one-subject path: ``subject_features`` (one pipelined read + the pipeline), and the
+    same reads alone, for ``single`` random persons."""
+    from features.pointintime import end_of_day as eod
+    from scoring.features import subject_features
+    from scoring.store import read_subject
+
+    known = eod(AS_OF)
     rng = np.random.default_rng(seed)
     ids = rng.integers(lo, hi, single).tolist()
     for sid in ids[:20]:  # warm caches and the expression cache
@@ -732,28 +764,20 @@ def bench_postgres(url: str, data: Path, single: int, seed: int, streams: int) -
         whole.append(time.perf_counter() - a)
     for sid in ids:
         a = time.perf_counter()
-        with engine.connect() as conn:
-            read_subjects(conn, [sid])
-            read_records(
-                conn,
-                [sid],
-                known_at=known,
-                payload=PAYLOAD_KINDS,
-                columns=RECORD_INPUT_COLUMNS,
-                in_force_on=AS_OF,
-            )
-            read_events(conn, [sid], known_at=known)
+        read_subject(
+            engine,
+            sid,
+            known_at=known,
+            in_force_on=AS_OF,
+            payload=PAYLOAD_KINDS,
+            columns=RECORD_INPUT_COLUMNS,
+        )
         reads.append(time.perf_counter() - a)
-    engine.dispose()
     whole.sort()
     return {
-        "pg_records": recs.height,
-        "pg_read_records_s": t1 - t0,
-        "pg_read_events_subjects_s": t2 - t1,
         "single_median_ms": statistics.median(whole) * 1000,
         "single_p90_ms": whole[int(len(whole) * 0.9)] * 1000,
         "single_read_median_ms": statistics.median(reads) * 1000,
-        "stored_records": n_records,
     }
 
 
@@ -774,6 +798,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pandas-persons", type=int, default=100_000, help="sample for the pandas baseline")
     parser.add_argument("--generate-only", action="store_true", help="write the data files and stop")
     parser.add_argument("--postgres-only", action="store_true", help="only the PostgreSQL figures")
+    parser.add_argument("--single-only", action="store_true", help="of those, only the one-subject path")
     parser.add_argument("--pg-url", default=None, help="scratch PostgreSQL database (its tables are emptied)")
     parser.add_argument("--single", type=int, default=300, help="subjects timed on the one-subject path")
     parser.add_argument(
@@ -818,15 +843,21 @@ def main(argv: list[str] | None = None) -> None:
         )
     if args.pg_url:
         print(f"PostgreSQL (chunk 0: {args.chunk:,} persons):")
-        g = bench_postgres(args.pg_url, args.data, args.single, args.seed, args.streams)
+        g = bench_postgres(args.pg_url, args.data, args.single, args.seed, args.streams, args.single_only)
         results["postgres"] = g
-        factor = p["records"] / g["pg_records"]
-        print(
-            f"PG READ {g['pg_records']:,} records by COPY ({args.streams} streams)"
-            f" in {g['pg_read_records_s']:.1f} s"
-            f" ({g['pg_records'] / g['pg_read_records_s'] / 1e6:.2f} M/s); extrapolated linearly to"
-            f" {p['records']:,} records: {g['pg_read_records_s'] * factor:.0f} s"
-        )
+        if not args.single_only:
+            factor = p["records"] / g["pg_records"]
+            print(
+                f"PG READ {g['pg_records']:,} records by COPY ({args.streams} streams)"
+                f" in {g['pg_read_records_s']:.1f} s"
+                f" ({g['pg_records'] / g['pg_read_records_s'] / 1e6:.2f} M/s); extrapolated linearly to"
+                f" {p['records']:,} records: {g['pg_read_records_s'] * factor:.0f} s"
+            )
+            print(
+                f"SNAPSHOT export of the same {g['stored_records']:,} stored records:"
+                f" {g['snapshot_export_s']:.1f} s;"
+                f" extrapolated to {p['records']:,} records: {g['snapshot_export_s'] * factor:.0f} s"
+            )
         print(
             f"SINGLE subject from PostgreSQL (read + features): median {g['single_median_ms']:.2f} ms,"
             f" p90 {g['single_p90_ms']:.2f} ms (read alone: median {g['single_read_median_ms']:.2f} ms)"
