@@ -471,9 +471,9 @@ def pandas_person_features(
 
 
 def _tables(as_of: dt.date) -> tuple[pl.Series, pl.Series, pl.Series]:
-    from features.pipelines._common import _age_tables
+    from features.pipelines._common import age_tables
 
-    return _age_tables(as_of, float(REGISTRY.parameters["decay_half_life_days"]))
+    return age_tables(as_of, float(REGISTRY.parameters["decay_half_life_days"]))
 
 
 # --------------------------------------------------------------------------- phases

@@ -26,6 +26,7 @@ __all__ = [
     "PAYLOAD_KINDS",
     "RECORD_INPUT_COLUMNS",
     "Context",
+    "age_tables",
     "as_lazy",
     "cached_exprs",
     "is_kind",
@@ -124,25 +125,17 @@ def as_lazy(frame: FrameLike) -> pl.LazyFrame:
     return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
-def months_ago(as_of: dt.date) -> pl.Expr:
-    """Month slot k of ``event_date``: add_months(as_of, -(k+1)) < event_date <= add_months(as_of, -k).
-
-    With a = as_of and e = event_date: k = (12*a.year + a.month) - (12*e.year + e.month), minus one
-    when e.day > a.day (the clamped boundary of a shorter month never lies above a.day).
-    """
-    e = pl.col("event_date")
-    diff = pl.lit(12 * as_of.year + as_of.month, pl.Int32) - (
-        e.dt.year().cast(pl.Int32) * 12 + e.dt.month().cast(pl.Int32)
-    )
-    return diff - (e.dt.day() > as_of.day).cast(pl.Int32)
-
-
 MAX_AGE_DAYS = 200 * 366  # lookup tables by age cover 200 years; older rows take the last entry
 
 
-def _age_tables(as_of: dt.date, half_life_days: float) -> tuple[pl.Series, pl.Series, pl.Series]:
+def age_tables(as_of: dt.date, half_life_days: float) -> tuple[pl.Series, pl.Series, pl.Series]:
     """Month slot, slot bit (2 ** slot for slots 0..35, else 0) and decay weight of every age in
-    days, 0..MAX_AGE_DAYS (computed once per D)."""
+    days, 0..MAX_AGE_DAYS (computed once per D).
+
+    Slot k of a record: add_months(as_of, -(k+1)) < event_date <= add_months(as_of, -k). With
+    a = as_of and e = event_date: k = (12*a.year + a.month) - (12*e.year + e.month), minus one
+    when e.day > a.day (the clamped boundary of a shorter month never lies above a.day).
+    """
     ages = np.arange(MAX_AGE_DAYS + 1)
     days = (np.datetime64(as_of, "D") - ages).astype("datetime64[D]")
     months = days.astype("datetime64[M]")
@@ -187,7 +180,7 @@ def usable_base(
 
 
 def _base_exprs(ctx: Context) -> list[pl.Expr]:
-    k_table, bit_table, w_table = _age_tables(ctx.as_of, ctx.half_life_days)
+    k_table, bit_table, w_table = age_tables(ctx.as_of, ctx.half_life_days)
     as_of_days = (ctx.as_of - dt.date(1970, 1, 1)).days
     age = (pl.lit(as_of_days, pl.Int32) - pl.col("event_date").cast(pl.Int32)).clip(0, MAX_AGE_DAYS)
     return [

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from features.catalogue import add_months
-from features.pipelines._common import months_ago
+from features.pipelines._common import age_tables
 from features.pointintime import PointInTimeError, end_of_day, usable_records
 
 D = dt.date(2026, 2, 15)
@@ -170,9 +170,13 @@ def test_lazy_input_and_many_subjects_at_once() -> None:
 )
 def test_month_slot_matches_calendar_definition(as_of: dt.date, event_date: dt.date) -> None:
     """Slot k: add_months(D, -(k+1)) < event_date <= add_months(D, -k); windows agree with it."""
-    k = pl.DataFrame({"event_date": [event_date]}).select(months_ago(as_of)).item()
-    if event_date <= as_of:
-        assert add_months(as_of, -(k + 1)) < event_date <= add_months(as_of, -k)
+    if event_date > as_of:
+        return
+    slots, bits, weights = age_tables(as_of, 365.25)
+    age = (as_of - event_date).days
+    k = slots[age]
+    assert add_months(as_of, -(k + 1)) < event_date <= add_months(as_of, -k)
+    assert bits[age] == (2**k if k < 36 else 0)
+    assert weights[age] == 0.5 ** (age / 365.25)
     for n in (1, 12, 36):
-        in_window = add_months(as_of, -n) < event_date <= as_of
-        assert in_window == (event_date <= as_of and k < n)
+        assert (add_months(as_of, -n) < event_date) == (k < n)
