@@ -206,8 +206,9 @@ def usable_lazy(
     Most rows are decided by their own columns (recorded by ``known_at``, in force on D). The few
     records with corrections or events (``record_status``) are found through a 64-bit hash of
     ``record_uid`` and then joined on the text itself, so a hash collision cannot change the
-    result and no join runs over every row. Small in-memory inputs (one subject's rows) join the
-    status directly, in the same plan.
+    result and no join runs over every row. Small in-memory inputs (one subject's rows) take a
+    shorter route to the same result: a window maximum for versions, the events' verdicts as lists
+    of uids (``_small_usable``); tests check both routes agree.
     """
     known = resolve_known_at(as_of, known_at)
     cat = catalogue if catalogue is not None else load_catalogue()

@@ -164,3 +164,25 @@ def test_single_subject_equals_the_batch_row(data: st.DataObject, as_of: dt.date
             as_of=as_of,
         )
         assert_frame_equal(one, org.filter(pl.col("subject_id") == s))
+
+
+@SETTINGS
+@given(data=st.data(), as_of=st.dates(dt.date(2022, 1, 1), dt.date(2027, 12, 31)))
+def test_small_and_large_input_routes_agree(data: st.DataObject, as_of: dt.date) -> None:
+    """usable_lazy takes a shorter route for small in-memory frames; both give the same rows."""
+    import features.pointintime as pit
+
+    rows, evs = data.draw(a_city(as_of))
+    # Corrections too: some records get a second version, some recorded after D.
+    for r in rows[: len(rows) // 3]:
+        later = data.draw(st.sampled_from([dt.timedelta(hours=1), dt.timedelta(days=400)]))
+        rows = [*rows, {**r, "version": 2, "outcome": None, "recorded_at": r["recorded_at"] + later}]
+    small_person, small_org = both(rows, evs, as_of)
+    saved = pit._SMALL_ROWS
+    pit._SMALL_ROWS = 0
+    try:
+        large_person, large_org = both(rows, evs, as_of)
+    finally:
+        pit._SMALL_ROWS = saved
+    assert_frame_equal(small_person, large_person)
+    assert_frame_equal(small_org, large_org)
