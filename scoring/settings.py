@@ -13,12 +13,21 @@ from pathlib import Path
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_ENCRYPTION_KEYS", "DEV_PEPPER", "Settings", "SettingsError", "get_settings"]
+__all__ = [
+    "DEV_AUDIT_ANCHOR_KEY",
+    "DEV_ENCRYPTION_KEYS",
+    "DEV_JWT_SECRET",
+    "DEV_PEPPER",
+    "Settings",
+    "SettingsError",
+    "get_settings",
+]
 
 DEV_PEPPER = "dev-only-pepper-not-for-production"
 # 32-byte AES keys, base64. Version -> key. Development only.
 DEV_ENCRYPTION_KEYS = json.dumps({"1": base64.b64encode(b"dev-only-key-0123456789abcdefghi").decode()})
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
+DEV_AUDIT_ANCHOR_KEY = "dev-only-audit-anchor-key-change-me-0123"
 
 
 class SettingsError(ValueError):
@@ -42,6 +51,19 @@ class Settings(BaseSettings):
     id_key_version: str = "1"
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
 
+    # HTTP service. Bearer JWTs (HS256): ``jwt_secret`` signs under key id ``jwt_key_id``; older
+    # keys still accepted while tokens signed with them expire: JSON {key id: secret}.
+    jwt_key_id: str = "dev-1"
+    jwt_previous_keys: SecretStr = SecretStr("{}")
+    jwt_issuer: str = "credit-service"
+    jwt_audience: str = "credit-api"
+    jwt_ttl_seconds: int = 3600
+    # HMAC key signing the audit log's chain head (audit_anchor), kept apart from the database.
+    audit_anchor_key: SecretStr = SecretStr(DEV_AUDIT_ANCHOR_KEY)
+    # Token bucket per API key: sustained requests per minute and burst size.
+    rate_limit_per_minute: float = 600.0
+    rate_limit_burst: int = 100
+
     # Modelling policy.
     pd_cutoff: float = 0.10  # approve-if-below cut-off used by the fairness gate and approval rates
     thin_file_min_records: int = 3  # see models/thinfile.py
@@ -58,6 +80,8 @@ class Settings(BaseSettings):
             dev.append("CREDIT_ID_ENCRYPTION_KEYS")
         if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
             dev.append("CREDIT_JWT_SECRET")
+        if self.audit_anchor_key.get_secret_value() == DEV_AUDIT_ANCHOR_KEY:
+            dev.append("CREDIT_AUDIT_ANCHOR_KEY")
         if dev:
             raise SettingsError(f"development secrets refused outside development: {', '.join(dev)}")
         return self
@@ -70,6 +94,16 @@ class Settings(BaseSettings):
                 raise SettingsError(f"encryption key version {k} must be 32 bytes")
         if self.id_key_version not in keys:
             raise SettingsError(f"no encryption key for version {self.id_key_version}")
+        return keys
+
+    def jwt_keys(self) -> dict[str, bytes]:
+        """Key id -> HS256 secret: the signing key first, then the older ones still accepted."""
+        keys = {self.jwt_key_id: self.jwt_secret.get_secret_value().encode()}
+        for kid, secret in json.loads(self.jwt_previous_keys.get_secret_value()).items():
+            keys.setdefault(str(kid), str(secret).encode())
+        for kid, secret in keys.items():
+            if len(secret) < 32:
+                raise SettingsError(f"JWT key {kid} must be at least 32 bytes")
         return keys
 
 

@@ -26,10 +26,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ApiKey",
+    "AuditAnchor",
+    "AuditEntry",
     "Base",
+    "Consent",
     "IngestBatch",
     "ModelPromotion",
     "QuarantinedRow",
+    "QueryRegisterEntry",
     "Record",
     "RecordEvent",
     "Subject",
@@ -185,3 +190,85 @@ class ModelPromotion(Base):
     reason: Mapped[str] = mapped_column(Text)
     evidence: Mapped[str] = mapped_column(Text)  # JSON: metrics compared, gate results
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# --- HTTP service: credentials, consents, query register, audit log (revision 0006) ---
+
+
+class ApiKey(Base):
+    """An API key of a bank, partner or department. Only the SHA-256 of the key is stored; the
+    ``key_id`` (the public part of the key) finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # bank | partner | department
+    name: Mapped[str] = mapped_column(String(64), index=True)  # the client's code, e.g. a bank's
+    department: Mapped[str | None] = mapped_column(String(48))  # departments: catalogue code
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(96))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Consent(Base):
+    """A subject's consent that a bank may read its credit for a purpose during [valid_from, valid_to)."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_subject_bank_purpose", "subject_id", "bank", "purpose"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    bank: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime)
+    valid_to: Mapped[dt.datetime] = mapped_column(DateTime)
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    granted_by: Mapped[str] = mapped_column(String(96))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(96))
+
+
+class QueryRegisterEntry(Base):
+    """One read of a subject's credit data: who (role and id), why (purpose), where, when."""
+
+    __tablename__ = "query_register"
+    __table_args__ = (Index("ix_query_register_subject_time", "subject_id", "accessed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    accessor_role: Mapped[str] = mapped_column(String(16))
+    accessor_id: Mapped[str] = mapped_column(String(96))
+    purpose: Mapped[str] = mapped_column(String(48))
+    route: Mapped[str] = mapped_column(String(200))
+    accessed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """The append-only audit log: each entry's ``hash`` covers its fields and ``prev_hash``."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_ref: Mapped[str | None] = mapped_column(String(64))  # a pseudonym, never a number
+    details_digest: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchor(Base):
+    """The audit log's head (last seq and hash) with an HMAC under a key the database does not hold."""
+
+    __tablename__ = "audit_anchor"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
