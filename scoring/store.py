@@ -120,13 +120,30 @@ class _Query:
             f"({c} - DATE '1970-01-01')" if dates_as_days and dtype == pl.Date() else c
             for c, dtype in zip(self.columns, self.schema.values(), strict=True)
         ]
-        sql = f"SELECT {', '.join(cols)} FROM {self.table}"
-        if self.where:
-            sql += " WHERE " + " AND ".join(self.where)
+        return self._bind(f"SELECT {', '.join(cols)} FROM {self.table}{self._where()}", style)
+
+    def array_sql(self, prefix: str) -> str:
+        """One row: an array per column (PostgreSQL ``array_agg``; NULL arrays when no row
+        matches), dates as day numbers and timestamps as microseconds since 1970 (integers are
+        far cheaper to turn into polars columns than Python date objects). Parameters are
+        renamed ``prefix + name`` so that several such queries can share one statement."""
+        cols = []
+        for c, dtype in zip(self.columns, self.schema.values(), strict=True):
+            if dtype == pl.Date():
+                c = f"{c} - DATE '1970-01-01'"
+            elif dtype == pl.Datetime("us"):
+                c = f"CAST(EXTRACT(EPOCH FROM {c}) * 1000000 AS BIGINT)"
+            cols.append(f"array_agg({c})")
+        return self._bind(f"SELECT {', '.join(cols)} FROM {self.table}{self._where()}", "pyformat", prefix)
+
+    def _where(self) -> str:
+        return " WHERE " + " AND ".join(self.where) if self.where else ""
+
+    def _bind(self, sql: str, style: str, prefix: str = "") -> str:
         if style == "pyformat":  # psycopg: %(name)s, and a literal % doubled
             sql = sql.replace("%", "%%")
             for name in sorted(self.params, key=len, reverse=True):
-                sql = sql.replace(f":{name}", f"%({name})s")
+                sql = sql.replace(f":{name}", f"%({prefix}{name})s")
         return sql
 
 
@@ -215,23 +232,55 @@ def _run_postgres_select(conn: Connection, q: _Query) -> pl.DataFrame:
 
 
 def _run_many(conn: Connection, queries: Sequence[_Query]) -> list[pl.DataFrame]:
-    """Several small queries in one round trip (PostgreSQL pipeline mode); SQLite runs them in turn."""
+    """Several small queries; on PostgreSQL in one statement and one round trip, SQLite in turn.
+
+    PostgreSQL: each query becomes one row of column arrays (``_Query.array_sql``), the queries
+    are cross-joined into a single row, fetched in binary and prepared on the server (the
+    statement text is the same for every subject). Outside a transaction the statement runs in
+    autocommit mode, so there is no BEGIN and no ROLLBACK round trip, and the prepared statement
+    survives on the pooled connection.
+    """
     if conn.dialect.name == "sqlite":
         return [_run_sqlite(conn, q) for q in queries]
     raw: Any = conn.connection.driver_connection
-    cursors = []
-    with raw.pipeline():
-        for q in queries:
-            cur = raw.cursor()
-            cur.execute(q.sql("pyformat"), q.params)
-            cursors.append(cur)
-    frames = [
-        pl.DataFrame(cur.fetchall(), schema=q.schema, orient="row")
-        for cur, q in zip(cursors, queries, strict=True)
-    ]
-    for cur in cursors:
-        cur.close()
+    parts = ", ".join(f"({q.array_sql(f'q{i}_')}) AS q{i}" for i, q in enumerate(queries))
+    params = {f"q{i}_{name}": value for i, q in enumerate(queries) for name, value in q.params.items()}
+    idle = not raw.autocommit and raw.info.transaction_status == _PG_IDLE
+    if idle:
+        raw.autocommit = True
+    try:
+        with raw.cursor(binary=True) as cur:
+            cur.execute(f"SELECT * FROM {parts}", params, prepare=True)
+            row = cur.fetchone()
+    finally:
+        if idle:
+            raw.autocommit = False
+    frames, at = [], 0
+    for q in queries:
+        arrays = row[at : at + len(q.schema)]
+        at += len(q.schema)
+        frames.append(_frame_from_arrays(q.schema, arrays))
     return frames
+
+
+def _frame_from_arrays(schema: dict[str, pl.DataType], arrays: Sequence[list[Any] | None]) -> pl.DataFrame:
+    wire = _wire_types(schema)
+    frame = pl.DataFrame(
+        [pl.Series(name, values or [], dtype=wire[name]) for name, values in zip(schema, arrays, strict=True)]
+    )
+    typed = [pl.col(name).cast(dtype) for name, dtype in schema.items() if wire[name] != dtype]
+    return frame.with_columns(typed) if typed else frame
+
+
+def _wire_types(schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
+    """Dates as day numbers (Int32), timestamps as microseconds (Int64), as ``array_sql`` sends them."""
+    return {
+        name: pl.Int32() if dtype == pl.Date() else pl.Int64() if dtype == pl.Datetime("us") else dtype
+        for name, dtype in schema.items()
+    }
+
+
+_PG_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
 
 def _copy_out(conn: Connection, q: _Query, sink: Any) -> int:
@@ -329,7 +378,7 @@ def _record_query(
         raise StoreError(f"unknown record columns {unknown}")
     payload_sql, payload_kinds = _payload_column(payload)
     q = _Query(
-        [f"{payload_sql} AS payload" if c == "payload" else c for c in names],
+        [payload_sql if c == "payload" else c for c in names],  # columns are read by position
         "records",
         [],
         {},
