@@ -219,12 +219,12 @@ def usable_lazy(
     no_events = events is None or (isinstance(events, pl.DataFrame) and events.height == 0)
     if no_versions and no_events:
         return in_force
-    keep = _keep(tuple(k for k, spec in cat.kinds.items() if spec.polarity == "positive"))
-    helper = ["_max_version", "_dropped", "_disputed"]
+    positive = tuple(k for k, spec in cat.kinds.items() if spec.polarity == "positive")
     if isinstance(records, pl.DataFrame) and records.height < _SMALL_ROWS:
-        positive = tuple(k for k, spec in cat.kinds.items() if spec.polarity == "positive")
         ev = None if no_events or events is None else _lazy(events).collect()
         return _small_usable(recs, ev, no_versions, as_of, known, positive)
+    keep = _keep(positive)
+    helper = ["_max_version", "_dropped", "_disputed"]
     status = record_status(records, events, as_of=as_of, known_at=known)
     if status.height == 0:
         return in_force
@@ -248,28 +248,57 @@ def _small_usable(
     positive: tuple[str, ...],
 ) -> pl.LazyFrame:
     """The same rules for a few hundred rows (one subject), in the fewest polars operations:
-    the latest known version by a window maximum, the events' verdicts as lists of uids."""
-    plan = recs.filter(pl.col("recorded_at") <= known)
-    if not no_versions:
-        plan = plan.filter(pl.col("version") == pl.col("version").max().over("record_uid"))
-    plan = plan.filter((pl.col("event_date") <= as_of) & (pl.col("publicity_end") > as_of))
+    the latest known version by a window maximum, the events' verdicts as lists of uids
+    (decided in Python: one subject has a handful of events, and building polars plans for them
+    costs more than the rows), and filters from expressions built once per (D, known_at)."""
+    rules = _small_rules(as_of, known)
+    plan = recs.filter(rules[0] if no_versions else rules[1])
     if events is None:
         return plan
     _require(events.lazy(), _NEEDED_EVENT, "events")
-    seen = events.filter((pl.col("recorded_at") <= known) & (pl.col("effective_date") <= as_of))
-    dropped = seen.filter(pl.col("event_type").is_in(DROP_EVENTS))["record_uid"]
-    disputes = (
-        seen.filter(pl.col("event_type").is_in([DISPUTE_OPEN, *DISPUTE_CLOSE]))
-        .with_columns(_order=(pl.col("event_type") != DISPUTE_OPEN).cast(pl.Int8))
-        .sort("record_uid", "effective_date", "recorded_at", "_order")
-        .unique("record_uid", keep="last", maintain_order=True)
-    )
-    open_disputes = disputes.filter(pl.col("event_type") == DISPUTE_OPEN)["record_uid"]
+    dropped, open_disputes = _event_verdicts(events, as_of, known)
     uid = pl.col("record_uid")
-    return plan.filter(
-        ~uid.is_in(dropped.implode())
-        & (~uid.is_in(open_disputes.implode()) | pl.col("kind").cast(pl.String).is_in(list(positive)))
-    )
+    if dropped:
+        plan = plan.filter(~uid.is_in(pl.Series(dropped, dtype=pl.String).implode()))
+    if open_disputes:
+        plan = plan.filter(
+            ~uid.is_in(pl.Series(open_disputes, dtype=pl.String).implode()) | _positive_kind(positive)
+        )
+    return plan
+
+
+def _event_verdicts(events: pl.DataFrame, as_of: dt.date, known: dt.datetime) -> tuple[list[str], list[str]]:
+    """The uids dropped (withdrawn, repaired, expired) and under an open dispute on ``as_of``, as
+    known at ``known``, from a few events. Dispute events are ordered by effective date, then
+    recording time, a decision after an objection on a full tie; the last one decides."""
+    dropped: set[str] = set()
+    disputes: list[tuple[dt.date, dt.datetime, int, str, str]] = []
+    for uid, event_type, effective, recorded in events.select(_NEEDED_EVENT).iter_rows():
+        if uid is None or effective is None or recorded is None or recorded > known or effective > as_of:
+            continue
+        if event_type in DROP_EVENTS:
+            dropped.add(uid)
+        elif event_type == DISPUTE_OPEN or event_type in DISPUTE_CLOSE:
+            disputes.append((effective, recorded, 0 if event_type == DISPUTE_OPEN else 1, uid, event_type))
+    last: dict[str, str] = {}
+    for _, _, _, uid, event_type in sorted(disputes, key=lambda d: d[:3]):
+        last[uid] = event_type
+    return sorted(dropped), sorted(uid for uid, event_type in last.items() if event_type == DISPUTE_OPEN)
+
+
+@lru_cache(maxsize=64)
+def _small_rules(as_of: dt.date, known: dt.datetime) -> tuple[pl.Expr, pl.Expr]:
+    """Row filters of the small route: recorded by ``known`` and in force on ``as_of``; the same
+    keeping only the latest version known (the window maximum runs on the rows recorded by then)."""
+    recorded = pl.col("recorded_at") <= known
+    in_force = (pl.col("event_date") <= as_of) & (pl.col("publicity_end") > as_of)
+    latest = pl.col("version") == pl.col("version").filter(recorded).max().over("record_uid")
+    return recorded & in_force, recorded & latest & in_force
+
+
+@lru_cache(maxsize=8)
+def _positive_kind(positive: tuple[str, ...]) -> pl.Expr:
+    return pl.col("kind").cast(pl.String).is_in(list(positive))
 
 
 @lru_cache(maxsize=8)

@@ -114,21 +114,29 @@ class Registry:
         not nullable holds a null.
         """
         schema = self.schema(subject)
-        missing = [c for c in schema if c not in frame.columns]
-        if missing:
-            raise RegistryError(f"{subject} features do not match registry {self.version}: missing {missing}")
-        extra = [c for c in frame.columns if c not in schema and not c.startswith("_")]
-        if extra:
-            raise RegistryError(
-                f"{subject} features do not match registry {self.version}: unregistered {extra}"
-            )
-        out = frame if frame.columns == list(schema) else frame.select(list(schema))
-        if out.schema != schema:
-            out = out.cast(schema)  # type: ignore[arg-type]
-        bad = [f.name for f in self.for_subject(subject) if not f.nullable and out[f.name].null_count()]
+        names = list(schema)
+        columns = frame.columns
+        if columns != names:
+            missing = [c for c in schema if c not in columns]
+            if missing:
+                raise RegistryError(
+                    f"{subject} features do not match registry {self.version}: missing {missing}"
+                )
+            extra = [c for c in columns if c not in schema and not c.startswith("_")]
+            if extra:
+                raise RegistryError(
+                    f"{subject} features do not match registry {self.version}: unregistered {extra}"
+                )
+            frame = frame.select(names)
+        if frame.dtypes != list(schema.values()):
+            frame = frame.cast(schema)  # type: ignore[arg-type]
+        # One pass for every column's null count (subject_id first, then the features in order).
+        nulls = frame.null_count().row(0)[1:] if frame.height else ()
+        specs = self.for_subject(subject)
+        bad = [f.name for f, n in zip(specs, nulls, strict=False) if n and not f.nullable]
         if bad:
             raise RegistryError(f"{subject} features hold nulls in non-nullable columns: {bad}")
-        return out
+        return frame
 
 
 def _feature(raw: Any, index: int, catalogue: Catalogue) -> FeatureSpec:
