@@ -561,3 +561,50 @@ def test_killed_ingestion_leaves_nothing_and_a_rerun_completes(
         "quarantined_rows": 0,
     }  # fmt: skip
     assert ingest_file(engine, path, catalogue=CAT, vault=vault).already_ingested
+
+
+def _orphans(engine: sa.Engine) -> list[tuple[Any, ...]]:
+    """Records whose subject or batch does not exist (records have no foreign keys, migration 0004)."""
+    return select(
+        engine,
+        "SELECT r.id, r.subject_id, r.batch_id FROM records r"
+        " LEFT JOIN subjects s ON s.id = r.subject_id LEFT JOIN ingest_batches b ON b.id = r.batch_id"
+        " WHERE s.id IS NULL OR b.id IS NULL",
+    )
+
+
+def test_every_record_has_its_subject_and_batch(
+    engine: sa.Engine, vault: IdentityVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = ["kind", "subject_id", "event_date", "department", "period", "insurance", "amount", "status",
+              "name", "sector", "size", "registered_on", "legal_rep_id"]  # fmt: skip
+    reg = ["org_registration", ORG, "2020-03-01", "market_regulation", "", "", "", "",
+           "Alpha Ltd", "retail", "micro", "2020-02-28", P2]  # fmt: skip
+    sic = [*SIC, "", "", "", "", ""]
+    # New subjects (P1, the organisation, P2 only named as its representative) in one batch.
+    run(engine, vault, write_csv(tmp_path / "a.csv", header, [sic, reg]))
+    # A stored subject with a correction, next to a new one.
+    p3 = pid("19750505", "017")
+    rows = [[*sic[:6], "130", *sic[7:]], [sic[0], p3, *sic[2:]]]
+    assert outcome(run(engine, vault, write_csv(tmp_path / "b.csv", header, rows))) == (2, 1, 0, 1, 0)
+
+    # A batch that fails while storing its records leaves neither records nor subjects behind.
+    def fail(conn: sa.Connection, table: sa.Table, *args: Any, **kw: Any) -> None:
+        if table is repo.records:
+            raise RuntimeError("storage failed")
+        insert_frame(conn, table, *args, **kw)
+
+    insert_frame = repo.insert_frame
+    monkeypatch.setattr(repo, "insert_frame", fail)
+    p4 = pid("19660606", "021")
+    with pytest.raises(RuntimeError, match="storage failed"):
+        run(engine, vault, write_csv(tmp_path / "c.csv", header, [[sic[0], p4, *sic[2:]]]))
+    monkeypatch.setattr(repo, "insert_frame", insert_frame)
+
+    assert _orphans(engine) == []
+    keys = select(engine, "SELECT s.subject_key FROM records r JOIN subjects s ON s.id = r.subject_id")
+    assert sorted(k for (k,) in keys) == sorted(
+        [vault.lookup_key(P1), vault.lookup_key(P1), ORG, vault.lookup_key(p3)]
+    )
+    assert counts(engine)["subjects"] == 4  # P1, ORG, P2, p3; not p4
+    assert counts(engine)["ingest_batches"] == 2
