@@ -1,0 +1,244 @@
+"""Publication on both databases: snapshot contents, atomic switch, rescoring, history, replay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from scoring.db.tables import Record, Subject
+from scoring.events import EventError, append_event
+from scoring.identity import IdentityVault
+from scoring.publish import (
+    PublishError,
+    ReplayError,
+    changed_subjects,
+    current_score,
+    feature_values,
+    publish_scores,
+    replay,
+    rescore_subject,
+    score_history,
+)
+from scoring.scores import parse_reasons
+from scoring.settings import Settings
+
+D = dt.date(2026, 6, 15)
+KNOWN = dt.datetime(2026, 7, 1, 12)
+LATER = dt.datetime(2026, 7, 10, 9)
+
+
+def _month(k: int) -> dt.date:
+    """The 10th of the k-th month before D's month."""
+    y, m = divmod(D.year * 12 + D.month - 1 - k, 12)
+    return dt.date(y, m + 1, 10)
+
+
+def _rec(uid: str, sid: int, kind: str, day: dt.date, **kw: object) -> dict:
+    return {
+        "record_uid": uid,
+        "version": 1,
+        "subject_id": sid,
+        "kind": kind,
+        "department": kw.get("department", "hrss"),
+        "event_date": day,
+        "publicity_end": kw.get("publicity_end", dt.date(day.year + 5, 1, 1)),
+        "severity": kw.get("severity", "minor"),
+        "recorded_at": dt.datetime.combine(day, dt.time(20)),
+        "content_hash": uid,
+        "amount": kw.get("amount"),
+        "quantity": kw.get("quantity"),
+        "outcome": kw.get("outcome"),
+        "payload": kw.get("payload", "{}"),
+    }
+
+
+def _pension(uid: str, sid: int, k: int) -> dict:
+    day = _month(k)
+    payload = f'{{"amount":800.0,"insurance":"pension","period":"{day:%Y-%m}","status":"paid"}}'
+    return _rec(uid, sid, "social_insurance_contribution", day, outcome="paid", payload=payload)
+
+
+def _late(uid: str, sid: int, k: int) -> dict:
+    return _rec(uid, sid, "utility_bill", _month(k), outcome="late", quantity=20.0, department="utility")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, bundle_dir: Path, db_url: str) -> Settings:
+    return Settings(database_url=db_url, bundle_dir=bundle_dir, var_dir=tmp_path / "var", environment="test")
+
+
+@pytest.fixture
+def city(engine: sa.Engine, settings: Settings) -> sa.Engine:
+    vault = IdentityVault.from_settings(settings)
+    subjects = [
+        {"id": 1, "subject_type": "person", "birth_year": 1980},  # scored, late utility bills
+        {"id": 2, "subject_type": "person", "birth_year": 1990},  # thin file
+        {"id": 3, "subject_type": "person", "birth_year": 2010},  # minor
+        # Turns 18 in January 2026: the identity number settles the birth year.
+        {
+            "id": 4,
+            "subject_type": "person",
+            "birth_year": 2008,
+            "id_cipher": vault.encrypt("370102200801100013"),
+        },
+        {
+            "id": 5,
+            "subject_type": "person",
+            "birth_year": 2008,
+            "id_cipher": vault.encrypt("370102200812100017"),
+        },
+        {"id": 10, "subject_type": "enterprise", "registered_on": dt.date(2015, 3, 1)},
+    ]
+    for s in subjects:
+        s.setdefault("subject_key", f"key{s['id']}")
+        s.setdefault("created_at", dt.datetime(2020, 1, 1))
+        for key in ("birth_year", "id_cipher", "registered_on"):
+            s.setdefault(key, None)
+    records = [_pension(f"p1-{k}", 1, k) for k in range(12)]
+    records += [_late(f"u1-{k}", 1, k) for k in (1, 2, 4, 7)]
+    records += [_pension("p2-0", 2, 0)]
+    records += [_pension(f"p3-{k}", 3, k) for k in range(8)]
+    records += [_pension(f"p4-{k}", 4, k) for k in range(8)] + [_pension(f"p5-{k}", 5, k) for k in range(8)]
+    records += [
+        _rec(
+            "o10-reg",
+            10,
+            "org_registration",
+            dt.date(2015, 3, 1),
+            payload='{"registered_on":"2015-03-01"}',
+            publicity_end=dt.date(2115, 1, 1),
+            department="amr",
+        ),
+        _rec("o10-sd", 10, "serious_dishonesty_list", _month(3), severity="serious", department="ndrc"),
+        _rec("o10-tax", 10, "tax_credit_level", _month(2), outcome="A", department="tax"),
+    ]
+    with engine.begin() as c:
+        c.execute(sa.insert(Subject), subjects)
+        c.execute(sa.insert(Record), records)
+    return engine
+
+
+def _publish(city: sa.Engine, settings: Settings, **kw: object) -> dict[str, int]:
+    pubs = publish_scores(city, settings, D, known_at=KNOWN, actor="tester", **kw)  # type: ignore[arg-type]
+    return {p.subject_type: p.snapshot_id for p in pubs}
+
+
+def test_publication_holds_every_subject_with_states_scores_and_reasons(
+    city: sa.Engine, settings: Settings
+) -> None:
+    ids = _publish(city, settings)
+    with city.connect() as c:
+        snaps = c.execute(sa.text("SELECT subject_type, status, rows FROM score_snapshots ORDER BY id")).all()
+        counts = dict(
+            c.execute(sa.text("SELECT subject_type, COUNT(*) FROM scores GROUP BY subject_type")).all()
+        )
+    assert [tuple(r) for r in snaps] == [("person", "published", 5), ("enterprise", "published", 1)]
+    assert counts == {"person": 5, "enterprise": 1}
+    one = current_score(city, 1)
+    assert one is not None and one["snapshot_id"] == ids["person"]
+    assert (one["state"], one["origin"], one["model_version"]) == ("scored", "batch", "1")
+    assert 350 <= one["score"] <= 950 and one["grade"] in {"poor", "fair", "good", "very_good", "excellent"}
+    assert parse_reasons(one["reasons_lowering"])[0][0] == "utility_late_12m"
+    assert feature_values(city, one)["utility_late_12m"] == 4.0
+    assert feature_values(city, one)["pension_paid_months_12m"] == 12.0
+    states = {sid: current_score(city, sid)["state"] for sid in (2, 3, 4, 5)}  # type: ignore[index]
+    assert states == {2: "insufficient_record", 3: "minor", 4: "scored", 5: "minor"}
+    for sid in (2, 3, 5):
+        row = current_score(city, sid)
+        assert (
+            row is not None and row["score"] is None and row["pd"] is None and row["reasons_lowering"] is None
+        )
+    org = current_score(city, 10)
+    assert org is not None and (org["grade"], org["downgrades"]) == ("D", "serious_dishonesty_list")
+    assert org["flags"] == "serious_dishonesty_list"
+
+
+def test_a_failed_publication_leaves_the_old_snapshot_in_force(city: sa.Engine, settings: Settings) -> None:
+    first = _publish(city, settings)
+    before = current_score(city, 1)
+
+    def die(group: str, rows: int) -> None:
+        if rows >= 2:
+            raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        _publish(city, settings, chunk_rows=1, after_chunk=die)
+    with city.connect() as c:
+        status = c.execute(
+            sa.text("SELECT status, COUNT(*) FROM score_snapshots GROUP BY status ORDER BY 1")
+        ).all()
+        partial = c.execute(
+            sa.text("SELECT COUNT(*) FROM scores WHERE snapshot_id > :s"), {"s": max(first.values())}
+        )
+    assert [tuple(r) for r in status] == [("building", 1), ("published", 2)]
+    assert partial.scalar() == 2  # written, but nobody reads them
+    assert current_score(city, 1) == before
+    assert [r["id"] for r in score_history(city, 1)] == [before["id"]]  # type: ignore[index]
+    second = _publish(city, settings)
+    with city.connect() as c:
+        status = dict(
+            c.execute(sa.text("SELECT status, COUNT(*) FROM score_snapshots GROUP BY status")).all()
+        )
+    assert status == {"failed": 1, "published": 2, "superseded": 2}
+    assert current_score(city, 1)["snapshot_id"] == second["person"]  # type: ignore[index]
+    assert len(score_history(city, 1)) == 2
+
+
+def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_stored_score(
+    city: sa.Engine, settings: Settings
+) -> None:
+    _publish(city, settings)
+    stored = current_score(city, 1)
+    assert stored is not None
+    # Two late bills are withdrawn (recorded after the publication), effective from their dates.
+    for uid, k in (("u1-1", 1), ("u1-2", 2)):
+        assert (
+            append_event(
+                city, uid, "withdrawn", _month(k), actor="utility", reason="billing error", now=LATER
+            )
+            == 1
+        )
+    assert changed_subjects(city, KNOWN) == [1]
+    result = rescore_subject(
+        city, settings, 1, cause="record withdrawn", known_at=LATER + dt.timedelta(hours=1)
+    )
+    assert result.changed and result.current is not None
+    now = result.current
+    assert (now["origin"], now["cause"], now["snapshot_id"]) == (
+        "rescore",
+        "record withdrawn",
+        stored["snapshot_id"],
+    )
+    assert feature_values(city, now)["utility_late_12m"] == 2.0
+    assert now["score"] > stored["score"] and now["feature_hash"] != stored["feature_hash"]
+    assert current_score(city, 1) == now
+    assert [r["id"] for r in score_history(city, 1)] == [stored["id"], now["id"]]
+    # Nothing else changed: a second rescore records nothing.
+    again = rescore_subject(city, settings, 1, cause="again", known_at=LATER + dt.timedelta(hours=2))
+    assert not again.changed and len(score_history(city, 1)) == 2
+    # The stored batch score replays to the same number despite the later withdrawal.
+    old = replay(city, settings, stored["id"])
+    assert (
+        old.ok
+        and old.replayed["score"] == stored["score"]
+        and old.replayed["feature_hash"] == stored["feature_hash"]
+    )
+    new = replay(city, settings, now["id"])
+    assert new.ok and new.replayed["score"] == now["score"]
+
+
+def test_replay_and_publication_errors(city: sa.Engine, settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="no published person snapshot"):
+        rescore_subject(city, settings, 1, cause="x")
+    with pytest.raises(ReplayError, match="no score 999"):
+        replay(city, settings, 999)
+    with pytest.raises(EventError, match="no record nope"):
+        append_event(city, "nope", "withdrawn", D, actor="a", reason="b")
+    with pytest.raises(EventError, match="unknown event type"):
+        append_event(city, "u1-1", "deleted", D, actor="a", reason="b")
+    empty = Settings(database_url=settings.database_url, bundle_dir=tmp_path / "none", environment="test")
+    with pytest.raises(PublishError, match="no champion model"):
+        publish_scores(city, empty, D, known_at=KNOWN)
