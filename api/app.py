@@ -1,12 +1,17 @@
-"""The HTTP service (FastAPI). ``create_app(settings)`` is the factory; ``credit serve`` runs it.
+"""The HTTP service (FastAPI). ``create_app(settings)`` is the factory; ``credit serve`` runs
+``serve_app`` (the same, with JSON logs).
 
-So far: liveness and readiness. Readiness means the database answers and every champion
-serving bundle that has been exported loads and verifies its checksums.
+Operations: liveness, readiness (the database answers and every exported champion serving
+bundle loads and verifies its checksums) and Prometheus ``/metrics``. Every response carries
+``x-request-id``; every error is problem+json (``api/problems.py``); routes declare their roles
+(``api/security.py``). See docs/api.md.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,15 +21,37 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from api.logs import REQUEST_ID, configure_logging
+from api.metrics import CONTENT_TYPE_LATEST, HttpMetrics
+from api.problems import install_problem_handlers, internal_error
+from api.security import TokenBucket
+from features.catalogue import load_catalogue
 from models.bundle import BundleError
+from scoring.audit import AuditLog
 from scoring.bundles import ModelUnavailable, load_champion
-from scoring.db.engine import make_engine
+from scoring.db.engine import make_engine, make_sessionmaker
+from scoring.identity import IdentityVault
 from scoring.settings import Settings, get_settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "serve_app"]
 
 logger = logging.getLogger(__name__)
+access_log = logging.getLogger("api.access")
 SUBJECTS = ("person", "enterprise")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+ROUTERS = (
+    "api.routes_me",
+    "api.routes_orgs",
+    "api.routes_staff",
+    "api.routes_department",
+    "api.routes_admin",
+)
+
+
+def serve_app() -> FastAPI:
+    """``credit serve``'s factory: JSON logs to stderr, then the app."""
+    configure_logging()
+    return create_app()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         app.state.engine = make_engine(settings.database_url)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.bundles = {}
         for subject in SUBJECTS:
             try:
@@ -48,14 +76,51 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Credit files, explainable scores and enterprise classes, incentives and rights.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.vault = IdentityVault.from_settings(settings)
+    app.state.audit = AuditLog.from_settings(settings)
+    app.state.catalogue = load_catalogue()
+    app.state.limiter = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.metrics = metrics = HttpMetrics()
+    install_problem_handlers(app)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        given = request.headers.get("x-request-id", "")
+        rid = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
         request.state.request_id = rid
-        response = await call_next(request)
-        response.headers["x-request-id"] = rid
-        return response
+        token = REQUEST_ID.set(rid)
+        started = time.perf_counter()
+        try:
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # whatever escaped the handlers: a 500 problem, logged
+                logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
+                response = internal_error(request)
+            response.headers["x-request-id"] = rid
+            elapsed = time.perf_counter() - started
+            route = request.scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.observe(template, request.method, response.status_code, elapsed)
+            who = getattr(request.state, "principal", None)
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                template,
+                response.status_code,
+                extra={
+                    "fields": {
+                        "method": request.method,
+                        "route": template,
+                        "status": response.status_code,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "role": getattr(who, "role", None),
+                    }
+                },
+            )
+            return response
+        finally:
+            REQUEST_ID.reset(token)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers.")
     async def healthz() -> dict[str, str]:
@@ -81,4 +146,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics: requests by route and status.")
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    import importlib
+
+    for name in ROUTERS:
+        app.include_router(importlib.import_module(name).router)
     return app

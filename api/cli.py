@@ -47,7 +47,15 @@ def _register() -> None:
     # Command groups register themselves on ``app``; import order is the help order.
     import importlib
 
-    for name in ("api.cli_ingest", "api.cli_synth", "api.cli_train", "api.cli_serve", "api.cli_features"):
+    for name in (
+        "api.cli_ingest",
+        "api.cli_synth",
+        "api.cli_train",
+        "api.cli_serve",
+        "api.cli_features",
+        "api.cli_credentials",
+        "api.cli_audit",
+    ):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:  # a group not yet present in this checkout

@@ -19,4 +19,12 @@ def serve(
     import uvicorn
 
     typer.echo(f"serving on http://{host}:{port}  (OpenAPI at /docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "api.app:serve_app",  # JSON logs; the access log is the app's own (route templates, no query strings)
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )

@@ -1,0 +1,151 @@
+"""Authentication, roles and rate limits of HTTP routes.
+
+A route declares who may call it with one dependency::
+
+    @router.get("/v1/me/score")
+    def my_score(who: Annotated[Principal, require("citizen")], db: DbSession) -> ...:
+
+``require(*roles)`` reads ``Authorization: Bearer <JWT or API key>`` (or ``X-API-Key``),
+answers 401 when there is no valid credential, 429 when the API key's bucket is empty and 403
+when the role is not one of ``roles``. ``route_roles(route)`` tells which roles a route allows.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.problems import Problem
+from scoring.auth import ROLES, AuthError, Principal, authenticate
+
+__all__ = ["DbSession", "TokenBucket", "db_session", "flat_routes", "principal", "require", "route_roles"]
+
+
+class TokenBucket:
+    """Per-key token buckets (in-process): ``rate`` tokens per second up to ``burst``."""
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """0 when a request may go ahead (one token taken); otherwise seconds until it may."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate if self.rate > 0 else math.inf
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One session per request; routes commit what they change (and the reads they register)."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+def _credential(request: Request) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return ""
+    key = request.headers.get("x-api-key")
+    return key.strip() if key is not None else None
+
+
+def principal(request: Request, session: DbSession) -> Principal:
+    """The authenticated caller (401 otherwise), rate limited per API key (429)."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    credential = _credential(request)
+    if not credential:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "a bearer token or API key is required",
+            headers={"WWW-Authenticate": 'Bearer realm="credit"'},
+        )
+    try:
+        who = authenticate(session, request.app.state.settings, credential)
+    except AuthError:
+        raise Problem(
+            401,
+            "invalid-credential",
+            "the credential is invalid, expired or revoked",
+            headers={"WWW-Authenticate": 'Bearer realm="credit", error="invalid_token"'},
+        ) from None
+    request.state.principal = who
+    if who.key_id is not None:
+        wait = request.app.state.limiter.take(who.key_id)
+        if wait > 0:
+            raise Problem(
+                429,
+                "rate-limited",
+                "too many requests for this API key; retry later",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+    return who
+
+
+@dataclass(frozen=True)
+class _RoleCheck:
+    roles: tuple[str, ...]
+
+    def __call__(self, who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.role not in self.roles:
+            raise Problem(403, "forbidden-role", f"role {who.role} may not use this route")
+        return who
+
+
+def require(*roles: str) -> Any:
+    """A dependency: the caller, if authenticated and in one of ``roles``."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    return Depends(_RoleCheck(tuple(roles)))
+
+
+def route_roles(route: Any) -> tuple[str, ...] | None:
+    """The roles a route's ``require`` allows (``None``: the route is public)."""
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dep = stack.pop()
+        if dep is None:
+            continue
+        if isinstance(dep.call, _RoleCheck):
+            return dep.call.roles
+        stack.extend(dep.dependencies)
+    return None
+
+
+def flat_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(full path, route) of every route, included routers expanded (FastAPI keeps an included
+    router as one entry of ``app.routes``)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from flat_routes(included.routes, prefix + str(getattr(context, "prefix", "")))
+        else:
+            yield prefix + str(getattr(route, "path", "")), route
