@@ -16,6 +16,8 @@ import io
 import json
 import logging
 import shutil
+import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 
 from features.pipelines import PAYLOAD_KINDS
 
@@ -231,30 +233,34 @@ def _run_postgres_select(conn: Connection, q: _Query) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=q.schema, orient="row")
 
 
-def _run_many(conn: Connection, queries: Sequence[_Query]) -> list[pl.DataFrame]:
+def _run_many(bind: Bind, queries: Sequence[_Query]) -> list[pl.DataFrame]:
     """Several small queries; on PostgreSQL in one statement and one round trip, SQLite in turn.
 
     PostgreSQL: each query becomes one row of column arrays (``_Query.array_sql``), the queries
     are cross-joined into a single row, fetched in binary and prepared on the server (the
-    statement text is the same for every subject). Outside a transaction the statement runs in
-    autocommit mode, so there is no BEGIN and no ROLLBACK round trip, and the prepared statement
-    survives on the pooled connection.
+    statement text is the same for every subject). Through an engine, the statement runs on one
+    of the engine's direct connections (``_DirectConnections``: autocommit, so no BEGIN and no
+    ROLLBACK round trip, and no pool pre-ping); on a given connection, in autocommit mode when no
+    transaction is open.
     """
-    if conn.dialect.name == "sqlite":
-        return [_run_sqlite(conn, q) for q in queries]
-    raw: Any = conn.connection.driver_connection
+    if _dialect(bind) == "sqlite":
+        with _connection(bind) as conn:
+            return [_run_sqlite(conn, q) for q in queries]
     parts = ", ".join(f"({q.array_sql(f'q{i}_')}) AS q{i}" for i, q in enumerate(queries))
+    sql = f"SELECT * FROM {parts}"
     params = {f"q{i}_{name}": value for i, q in enumerate(queries) for name, value in q.params.items()}
-    idle = not raw.autocommit and raw.info.transaction_status == _PG_IDLE
-    if idle:
-        raw.autocommit = True
-    try:
-        with raw.cursor(binary=True) as cur:
-            cur.execute(f"SELECT * FROM {parts}", params, prepare=True)
-            row = cur.fetchone()
-    finally:
+    if isinstance(bind, Engine):
+        row = _direct_connections(bind).fetch_one(sql, params)
+    else:
+        raw: Any = bind.connection.driver_connection
+        idle = not raw.autocommit and raw.info.transaction_status == _PG_IDLE
         if idle:
-            raw.autocommit = False
+            raw.autocommit = True
+        try:
+            row = _fetch_one(raw, sql, params)
+        finally:
+            if idle:
+                raw.autocommit = False
     frames, at = [], 0
     for q in queries:
         arrays = row[at : at + len(q.schema)]
@@ -263,23 +269,91 @@ def _run_many(conn: Connection, queries: Sequence[_Query]) -> list[pl.DataFrame]
     return frames
 
 
+def _fetch_one(raw: Any, sql: str, params: dict[str, Any]) -> Any:
+    with raw.cursor(binary=True) as cur:
+        cur.execute(sql, params, prepare=True)
+        return cur.fetchone()
+
+
+class _DirectConnections:
+    """A few idle PostgreSQL connections of one engine, kept for one-subject reads.
+
+    The engine's pool pings every connection it hands out (``pool_pre_ping``): one more round
+    trip per read, a large share of a read that is itself one round trip. These connections are
+    opened with the engine's own connection arguments but outside its pool, in autocommit mode,
+    and are checked optimistically instead: a read that fails on a broken connection (the server
+    restarted, a network cut) is retried once on a new connection; reads have no side effects.
+    They are closed when the engine is disposed, and their prepared statements stay with them.
+    """
+
+    MAX_IDLE = 4
+
+    def __init__(self, engine: Engine) -> None:
+        # The dialect and URL only: the engine is the key of a weak mapping to this object.
+        self._dialect, self._url = engine.dialect, engine.url
+        self._idle: list[Any] = []
+
+    def _connect(self) -> Any:
+        cargs, cparams = self._dialect.create_connect_args(self._url)
+        conn = self._dialect.connect(*cargs, **cparams)
+        conn.autocommit = True
+        return conn
+
+    def fetch_one(self, sql: str, params: dict[str, Any]) -> Any:
+        for attempt in (1, 2):
+            try:
+                conn = self._idle.pop()
+            except IndexError:
+                conn = self._connect()
+            try:
+                row = _fetch_one(conn, sql, params)
+            except Exception as exc:
+                broken = conn.closed or isinstance(exc, self._dialect.loaded_dbapi.OperationalError)
+                conn.close()
+                if broken and attempt == 1:
+                    continue
+                raise
+            if len(self._idle) < self.MAX_IDLE:
+                self._idle.append(conn)
+            else:
+                conn.close()
+            return row
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+
+
+_DIRECT: weakref.WeakKeyDictionary[Engine, _DirectConnections] = weakref.WeakKeyDictionary()
+_DIRECT_LOCK = threading.Lock()
+
+
+def _direct_connections(engine: Engine) -> _DirectConnections:
+    found = _DIRECT.get(engine)
+    if found is not None:
+        return found
+    with _DIRECT_LOCK:
+        if engine not in _DIRECT:
+            direct = _DirectConnections(engine)
+            event.listen(engine, "engine_disposed", lambda _engine: direct.close())
+            _DIRECT[engine] = direct
+        return _DIRECT[engine]
+
+
 def _frame_from_arrays(schema: dict[str, pl.DataType], arrays: Sequence[list[Any] | None]) -> pl.DataFrame:
-    wire = _wire_types(schema)
-    frame = pl.DataFrame(
-        [pl.Series(name, values or [], dtype=wire[name]) for name, values in zip(schema, arrays, strict=True)]
-    )
-    typed = [pl.col(name).cast(dtype) for name, dtype in schema.items() if wire[name] != dtype]
-    return frame.with_columns(typed) if typed else frame
+    columns = []
+    for (name, dtype), values in zip(schema.items(), arrays, strict=True):
+        wire = _WIRE_TYPES.get(dtype)
+        if wire is None:
+            columns.append(pl.Series(name, values or [], dtype=dtype))
+        else:
+            columns.append(pl.Series(name, values or [], dtype=wire).cast(dtype))
+    return pl.DataFrame(columns)
 
 
-def _wire_types(schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
-    """Dates as day numbers (Int32), timestamps as microseconds (Int64), as ``array_sql`` sends them."""
-    return {
-        name: pl.Int32() if dtype == pl.Date() else pl.Int64() if dtype == pl.Datetime("us") else dtype
-        for name, dtype in schema.items()
-    }
-
-
+# How ``array_sql`` sends dates (day numbers) and timestamps (microseconds since 1970).
+_WIRE_TYPES: dict[pl.DataType, pl.DataType] = {pl.Date(): pl.Int32(), pl.Datetime("us"): pl.Int64()}
 _PG_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
 
@@ -433,8 +507,7 @@ def read_subject(
     _filters(events, dialect, column="subject_id", known_at=known_at)
     for q in (records, events):
         q.params.update(sid=sid, link_role=role)
-    with _connection(bind) as conn:
-        subject_rows, link_rows, record_rows, event_rows = _run_many(conn, [subjects, links, records, events])
+    subject_rows, link_rows, record_rows, event_rows = _run_many(bind, [subjects, links, records, events])
     return StoreSnapshot(record_rows, event_rows, subject_rows, link_rows, known_at)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import polars as pl
@@ -328,3 +329,26 @@ def test_read_subject_with_its_legal_representative(store: sa.Engine) -> None:
     assert person.records.columns == ["record_uid", "version", "subject_id"]
     assert sorted(person.records["record_uid"].to_list()) == ["u1", "u2"]
     assert read_subject(store, 999).subjects.height == 0
+
+
+def test_read_subject_on_a_connection_and_after_a_dropped_connection(store: sa.Engine) -> None:
+    expected = read_subject(store, 3)
+    with store.connect() as conn:  # a caller's connection, inside its transaction or not
+        conn.execute(sa.text("SELECT 1"))
+        assert_frame_equal(read_subject(conn, 3).records, expected.records)
+    if store.dialect.name != "postgresql":
+        return
+    # One-subject reads keep their own idle connections: end them on the server; the next read
+    # finds its connection broken and retries once on a new one.
+    readers = (
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND query LIKE 'SELECT * FROM (SELECT array_agg%'"
+    )
+    with store.begin() as conn:
+        assert conn.execute(sa.text(f"SELECT count(pg_terminate_backend(pid)) {readers}")).scalar_one() >= 1
+    for _ in range(100):  # termination is asynchronous; the activity view is read once per transaction
+        with store.begin() as conn:
+            if conn.execute(sa.text(f"SELECT count(*) {readers}")).scalar_one() == 0:
+                break
+        time.sleep(0.05)
+    assert_frame_equal(read_subject(store, 3).records, expected.records)
