@@ -25,6 +25,7 @@ def feature_frame(registry: Registry, group: str, n: int, seed: int) -> tuple[pd
         "utility_late_12m": 0.8,
         "tax_arrears_amount": 0.6,
         "negative_serious_decayed": 0.9,
+        "negative_general_decayed": 0.9,
         "pension_paid_months_12m": -0.15,
         "tax_late_share_12m": 1.5,
         "penalty_serious_decayed": 0.9,

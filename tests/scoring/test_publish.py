@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from features.registry import load_registry
+from scoring.bundles import load_bundle
 from scoring.db.tables import Record, Subject
 from scoring.events import EventError, append_event
+from scoring.explanations import explain, recourse
 from scoring.identity import IdentityVault
 from scoring.publish import (
     PublishError,
@@ -99,6 +102,17 @@ def city(engine: sa.Engine, settings: Settings) -> sa.Engine:
             s.setdefault(key, None)
     records = [_pension(f"p1-{k}", 1, k) for k in range(12)]
     records += [_late(f"u1-{k}", 1, k) for k in (1, 2, 4, 7)]
+    records += [
+        _rec(
+            "t1",
+            1,
+            "traffic_violation",
+            _month(10),
+            severity="general",
+            publicity_end=dt.date(2026, 12, 1),
+            department="police",
+        ),
+    ]
     records += [_pension("p2-0", 2, 0)]
     records += [_pension(f"p3-{k}", 3, k) for k in range(8)]
     records += [_pension(f"p4-{k}", 4, k) for k in range(8)] + [_pension(f"p5-{k}", 5, k) for k in range(8)]
@@ -242,3 +256,60 @@ def test_replay_and_publication_errors(city: sa.Engine, settings: Settings, tmp_
     empty = Settings(database_url=settings.database_url, bundle_dir=tmp_path / "none", environment="test")
     with pytest.raises(PublishError, match="no champion model"):
         publish_scores(city, empty, D, known_at=KNOWN)
+
+
+def test_reasons_cite_their_records_and_removing_them_changes_the_feature(
+    city: sa.Engine, settings: Settings
+) -> None:
+    _publish(city, settings)
+    row = current_score(city, 1)
+    assert row is not None
+    reasons = explain(city, row)
+    first = reasons[0]
+    assert (first.feature, first.direction, first.value) == ("utility_late_12m", "lowering", 4.0)
+    assert first.records == ("u1-7", "u1-4", "u1-2", "u1-1")
+    assert first.en.endswith(": 4 (4 records, latest 2026-05)")
+    assert first.zh.endswith("：4次（4条记录，最近一条2026-05）")
+    assert [r.points for r in reasons if r.direction == "lowering"] == [
+        p for _, p in parse_reasons(row["reasons_lowering"])
+    ]
+    for uid in first.records:
+        append_event(city, uid, "withdrawn", D, actor="utility", reason="billing error", now=LATER)
+    after = rescore_subject(
+        city, settings, 1, cause="withdrawn", known_at=LATER + dt.timedelta(hours=1)
+    ).current
+    assert after is not None and feature_values(city, after)["utility_late_12m"] == 0.0
+
+
+def test_recourse_uses_actionable_features_and_projects_real_rescores(
+    city: sa.Engine, settings: Settings
+) -> None:
+    _publish(city, settings)
+    row = current_score(city, 1)
+    assert row is not None
+    registry = load_registry()
+    bundle = load_bundle(settings.bundle_dir, "person", "1")
+    actions = recourse(city, settings, row, top=10)
+    assert actions and all(a.gain >= 1 and a.projected_score == row["score"] + a.gain for a in actions)
+    assert [a.gain for a in actions] == sorted((a.gain for a in actions), reverse=True)
+    values = feature_values(city, row)
+    kinds = {a.kind for a in actions}
+    assert kinds == {"action", "time"}
+    for a in actions:
+        if a.kind != "action":
+            continue
+        ((name, (_, after)),) = a.changes.items()
+        assert registry.feature("person", name).actionable
+        changed = {**values, name: after}
+        X = bundle.encode_records([changed])
+        assert a.projected_score == round(float(bundle.score(bundle.predict_pd(X))[0]))
+    late = next(a for a in actions if "utility_late_12m" in a.changes)
+    assert late.changes["utility_late_12m"] == (4.0, 0.0)
+    # The violation leaving publicity: the projection equals a real rescore once it has expired.
+    time = next(a for a in actions if a.kind == "time")
+    assert (time.on, time.records) == (dt.date(2026, 12, 1), ("t1",))
+    append_event(city, "t1", "expired", D, actor="police", reason="publicity period ended", now=LATER)
+    real = rescore_subject(city, settings, 1, cause="expired", known_at=LATER + dt.timedelta(hours=1)).current
+    assert real is not None and real["score"] == time.projected_score
+    # No recourse for a state that is not a score.
+    assert recourse(city, settings, current_score(city, 2)) == []  # type: ignore[arg-type]

@@ -115,6 +115,7 @@ def test_late_payments_are_the_principal_reason(registry: Registry, bundle_dir: 
     frame = _frame(registry, "person", 50).with_columns(
         utility_late_12m=pl.lit(6, dtype=pl.Int64),
         negative_serious_decayed=pl.lit(0.0),
+        negative_general_decayed=pl.lit(0.0),
         tax_arrears_amount=pl.lit(0.0),
     )
     out = compute_scores(frame, "person", bundle, registry, POLICY)
