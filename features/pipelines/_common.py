@@ -31,6 +31,7 @@ __all__ = [
     "cached_exprs",
     "is_kind",
     "longest_zero_run",
+    "longest_zero_run_expr",
     "low_bits_count",
     "make_context",
     "run",
@@ -216,6 +217,48 @@ def longest_zero_run(mask: pl.Series, n: int) -> pl.Series:
         run += alive
         z &= z >> 1
     return pl.Series(mask.name, run, dtype=pl.Int64)
+
+
+_RUN_CHUNK = 18  # bits per lookup: two chunks cover the 36 month slots
+
+
+@lru_cache(maxsize=1)
+def _zero_run_tables() -> tuple[pl.Series, pl.Series, pl.Series]:
+    """For every value of ``_RUN_CHUNK`` bits: the longest run of unset bits, the run at the low
+    end (from bit 0 up) and the run at the high end (all ``_RUN_CHUNK`` for 0)."""
+    width = _RUN_CHUNK
+    values = np.arange(1 << width, dtype=np.int64)
+    z = ~values & ((1 << width) - 1)
+    inner = np.zeros(len(values), dtype=np.int64)
+    while (alive := z != 0).any():
+        inner += alive
+        z &= z >> 1
+    low = np.full(len(values), width, dtype=np.int64)
+    high = np.full(len(values), width, dtype=np.int64)
+    for bit in reversed(range(width)):  # lowest set bit last: the run below it
+        low[(values >> bit) & 1 == 1] = bit
+    for bit in range(width):  # highest set bit last: the run above it
+        high[(values >> bit) & 1 == 1] = width - 1 - bit
+    return (
+        pl.Series("_inner", inner, dtype=pl.Int64),
+        pl.Series("_low", low, dtype=pl.Int64),
+        pl.Series("_high", high, dtype=pl.Int64),
+    )
+
+
+def longest_zero_run_expr(mask: str, n: int) -> pl.Expr:
+    """``longest_zero_run`` as an expression (no Python callback): the mask is split into two
+    chunks of ``_RUN_CHUNK`` bits looked up in tables; the longest run lies inside a chunk or
+    spans the boundary (high-end run of the low chunk plus low-end run of the high chunk). Slots
+    ``n`` and above are set first, so they never extend a run (``n`` at most 36)."""
+    if not 0 < n <= 2 * _RUN_CHUNK:
+        raise ValueError(f"n must be 1..{2 * _RUN_CHUNK}, got {n}")
+    inner, low, high = (pl.lit(t) for t in _zero_run_tables())
+    chunk = (1 << _RUN_CHUNK) - 1
+    above = ((1 << (2 * _RUN_CHUNK)) - 1) & ~((1 << n) - 1)
+    m = pl.col(mask).fill_null(0) | above
+    lo, hi = m & chunk, (m // (1 << _RUN_CHUNK)) & chunk
+    return pl.max_horizontal(inner.gather(lo), inner.gather(hi), high.gather(lo) + low.gather(hi))
 
 
 def cached_exprs(key: tuple[Any, ...], build: Callable[[], T]) -> T:

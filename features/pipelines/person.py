@@ -18,7 +18,7 @@ from features.pipelines._common import (
     Context,
     cached_exprs,
     is_kind,
-    longest_zero_run,
+    longest_zero_run_expr,
     low_bits_count,
     make_context,
     run,
@@ -117,9 +117,7 @@ def _output_exprs(ctx: Context) -> list[pl.Expr]:
     special = {
         "pension_paid_months_12m": low_bits_count("_pension_mask", 12),
         "pension_paid_months_36m": low_bits_count("_pension_mask", SLOT_WINDOW),
-        "pension_longest_gap_36m": pl.col("_pension_mask").map_batches(
-            lambda s: longest_zero_run(s, SLOT_WINDOW), return_dtype=pl.Int64
-        ),
+        "pension_longest_gap_36m": longest_zero_run_expr("_pension_mask", SLOT_WINDOW),
         "medical_paid_months_12m": low_bits_count("_medical_mask", 12),
         "tax_on_time_share_12m": pl.when(pl.col("tax_payments_12m") > 0).then(
             pl.col("_tax_on_time") / pl.col("tax_payments_12m")
