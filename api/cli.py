@@ -53,6 +53,7 @@ def _register() -> None:
         "api.cli_train",
         "api.cli_serve",
         "api.cli_features",
+        "api.cli_score",
         "api.cli_credentials",
         "api.cli_audit",
     ):

@@ -10,9 +10,10 @@ score's as-of date as known when it was scored, within the feature's window ("2 
 **Recourse** (:func:`recourse`, persons with a score). Two kinds of change, each rescored with
 the bundle of the model version that made the score:
 
-* *actions*: one actionable feature (the registry's ``actionable``; never anything else) moved
-  to the value good conduct reaches — debts and late payments to zero, contribution months to
-  the whole window, on-time shares to 100 %, a few more volunteering hours or kept commitments;
+* *actions*: the actionable features (the registry's ``actionable``; never anything else) of one
+  source moved together to the value good conduct reaches — debts and late payments to zero,
+  contribution months to the whole window, on-time shares to 100 % (when there are records), a
+  few more volunteering hours or kept commitments;
 * *time*: negative records that leave their publicity period on a known date; the subject's
   features are rebuilt by the real pipelines without them.
 
@@ -185,8 +186,8 @@ def _target(spec: FeatureSpec, value: float | None) -> float | None:
     if spec.monotone > 0:
         if spec.unit == "month" and spec.window:
             return float(spec.window) if v < spec.window else None
-        if spec.unit == "share":
-            return 1.0 if v < 1.0 else None
+        if spec.unit == "share":  # no records is not a share to improve
+            return 1.0 if value is not None and v < 1.0 else None
         if spec.unit == "hour":
             return v + 20.0
         if spec.unit == "count":
@@ -228,23 +229,32 @@ def recourse(
     )
     now_score = int(row["score"])
     actions: list[Action] = []
+    # One action per source: the conduct that moves all of its actionable features together
+    # (paying utility bills on time clears late payments, arrears and days late at once).
+    groups: dict[tuple[str, ...], list[tuple[FeatureSpec, float | None, float]]] = {}
     for spec in reg.for_subject(group):
         if not spec.actionable or spec.name not in bundle.features:
             continue
         target = _target(spec, values.get(spec.name))
-        if target is None:
-            continue
-        changed = base.with_columns(pl.lit(target).cast(spec.polars_dtype()).alias(spec.name))
+        if target is not None:
+            groups.setdefault(spec.kinds, []).append((spec, values.get(spec.name), target))
+    for moves in groups.values():
+        changed = base.with_columns(pl.lit(t).cast(sp.polars_dtype()).alias(sp.name) for sp, _, t in moves)
         projected = _rescore(changed, group, bundle, reg, policy)
         if projected is None or projected - now_score < 1:
             continue
-        before, after = values.get(spec.name), target
         actions.append(
             Action(
                 "action",
-                f"将「{spec.zh}」从{_value_text(spec, before, 'zh')}变为{_value_text(spec, after, 'zh')}",
-                f"Bring {spec.en} from {_value_text(spec, before, 'en')} to {_value_text(spec, after, 'en')}",
-                {spec.name: (before, after)},
+                "；".join(
+                    f"将「{sp.zh}」从{_value_text(sp, v, 'zh')}变为{_value_text(sp, t, 'zh')}"
+                    for sp, v, t in moves
+                ),
+                "; ".join(
+                    f"bring {sp.en} from {_value_text(sp, v, 'en')} to {_value_text(sp, t, 'en')}"
+                    for sp, v, t in moves
+                ).capitalize(),
+                {sp.name: (v, t) for sp, v, t in moves},
                 projected,
                 projected - now_score,
             )

@@ -298,13 +298,13 @@ def test_recourse_uses_actionable_features_and_projects_real_rescores(
     for a in actions:
         if a.kind != "action":
             continue
-        ((name, (_, after)),) = a.changes.items()
-        assert registry.feature("person", name).actionable
-        changed = {**values, name: after}
+        assert all(registry.feature("person", name).actionable for name in a.changes)
+        assert len({registry.feature("person", name).kinds for name in a.changes}) == 1
+        changed = {**values, **{name: after for name, (_, after) in a.changes.items()}}
         X = bundle.encode_records([changed])
         assert a.projected_score == round(float(bundle.score(bundle.predict_pd(X))[0]))
     late = next(a for a in actions if "utility_late_12m" in a.changes)
-    assert late.changes["utility_late_12m"] == (4.0, 0.0)
+    assert late.changes == {"utility_late_12m": (4.0, 0.0), "utility_max_days_late_12m": (20.0, 0.0)}
     # The violation leaving publicity: the projection equals a real rescore once it has expired.
     time = next(a for a in actions if a.kind == "time")
     assert (time.on, time.records) == (dt.date(2026, 12, 1), ("t1",))
