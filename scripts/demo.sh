@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (SQLite + local MLflow under var/): a small synthetic city,
-# end to end — generate, ingest, build features, train and register both subjects' models.
+# end to end — generate, ingest, build features, train and register both subjects' models, publish
+# scores with reasons.
 # Run through `make demo`. DEMO_PEOPLE / DEMO_ENTERPRISES change the size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ echo "== models"
 "$BIN/credit" train --subject person --model scorecard --as-of "$AS_OF" --truth "$CITY/truth" --actor demo
 "$BIN/credit" train --subject enterprise --model lgbm --as-of "$AS_OF" --truth "$CITY/truth" --actor demo
 "$BIN/credit" models list
+echo "== scores"
+"$BIN/credit" score --as-of "$AS_OF"
 echo
 echo "Done. Browse the runs, registered models and model cards with:"
 echo "  $BIN/mlflow ui --backend-store-uri sqlite:///var/mlflow.db"
