@@ -120,6 +120,18 @@ class Publication:
     seconds: float = 0.0
 
 
+def _compatible(bundle: ServingBundle, reg: Registry, group: str) -> ServingBundle:
+    """A champion is used only with the feature registry it was trained on: a changed registry
+    may change what a feature means, and a score must be replayable from its registry version."""
+    if bundle.feature_registry_version != reg.version:
+        raise PublishError(
+            f"the {group} champion (version {bundle.model_version}) was trained on feature registry"
+            f" {bundle.feature_registry_version}, but this service has {reg.version}: train and promote a"
+            " model on the current registry first"
+        )
+    return bundle
+
+
 class BundleCache:
     """Verified bundles by (group, version), with their TreeSHAP pattern tables kept warm."""
 
@@ -265,7 +277,7 @@ def publish_scores(
     champions: dict[str, ServingBundle] = {}
     for g in wanted:
         try:
-            champions[g] = cache.champion(g)
+            champions[g] = _compatible(cache.champion(g), reg, g)
         except ModelUnavailable:
             logger.warning("no champion model for %s: not published", g)
     if not champions:
@@ -328,14 +340,6 @@ def _publish_group(
     after_chunk: Callable[[str, int], None] | None,
 ) -> Publication:
     started = time.perf_counter()
-    if bundle.feature_registry_version != reg.version:
-        logger.warning(
-            "%s champion %s was trained on registry %s; scoring with %s",
-            group,
-            bundle.model_version,
-            bundle.feature_registry_version,
-            reg.version,
-        )
     names = reg.names(group)
     now = _now()
     with engine.begin() as conn:
@@ -569,7 +573,7 @@ def rescore_subject(
     snapshot_id = int(pointer[0])
     as_of = pointer[1] if isinstance(pointer[1], dt.date) else dt.date.fromisoformat(str(pointer[1]))
     previous = current_score(engine, subject_id)
-    bundle = cache.champion(group)
+    bundle = _compatible(cache.champion(group), reg, group)
     known = known_at or _now()
     scored = _score_one(engine, settings, subject_id, group, as_of, known, bundle, reg)
     new = scored.row(0, named=True)

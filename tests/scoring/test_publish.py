@@ -253,6 +253,13 @@ def test_replay_and_publication_errors(city: sa.Engine, settings: Settings, tmp_
         append_event(city, "nope", "withdrawn", D, actor="a", reason="b")
     with pytest.raises(EventError, match="unknown event type"):
         append_event(city, "u1-1", "deleted", D, actor="a", reason="b")
+    from dataclasses import replace
+
+    other = replace(load_registry(), declared_version="0.0.0")
+    with pytest.raises(
+        PublishError, match=r"was trained on feature registry \S+, but this service has 0\.0\.0-"
+    ):
+        publish_scores(city, settings, D, known_at=KNOWN, registry=other)
     empty = Settings(database_url=settings.database_url, bundle_dir=tmp_path / "none", environment="test")
     with pytest.raises(PublishError, match="no champion model"):
         publish_scores(city, empty, D, known_at=KNOWN)
@@ -304,7 +311,9 @@ def test_recourse_uses_actionable_features_and_projects_real_rescores(
         X = bundle.encode_records([changed])
         assert a.projected_score == round(float(bundle.score(bundle.predict_pd(X))[0]))
     late = next(a for a in actions if "utility_late_12m" in a.changes)
-    assert late.changes == {"utility_late_12m": (4.0, 0.0), "utility_max_days_late_12m": (20.0, 0.0)}
+    assert late.changes["utility_late_12m"] == (4.0, 0.0)
+    assert late.changes["utility_max_days_late_12m"] == (20.0, 0.0)
+    assert all(after == 0.0 for _, after in late.changes.values())  # every utility feature cleared
     # The violation leaving publicity: the projection equals a real rescore once it has expired.
     time = next(a for a in actions if a.kind == "time")
     assert (time.on, time.records) == (dt.date(2026, 12, 1), ("t1",))

@@ -161,8 +161,10 @@ def test_listings_cap_the_enterprise_class_even_on_a_thin_file(registry: Registr
     model = class_codes(out["pd"].to_numpy()[:3], POLICY).tolist()
     assert out["model_grade"].to_list()[:3] == model and out["model_grade"][3] is None
     assert out["grade"][0] == model[0]
-    assert out["grade"][1] == "D" and out["downgrades"][1] == "serious_dishonesty_list"
+    assert out["grade"][1] == "D"
+    assert out["downgrades"][1] == (None if model[1] == "D" else "serious_dishonesty_list")
     assert out["grade"][2] == max(model[2], "B")
+    assert out["downgrades"][2] == (None if model[2] >= "B" else "abnormal_operation")
     assert out["flags"].to_list() == [
         None,
         "serious_dishonesty_list",
@@ -171,6 +173,18 @@ def test_listings_cap_the_enterprise_class_even_on_a_thin_file(registry: Registr
     ]
     # Thin file: no model class, but the listing still places it.
     assert out["state"][3] == "insufficient_record" and out["grade"][3] == "B"
+    # With bounds that make every model class A, both caps must act and say so.
+    lenient = compute_scores(
+        frame, "enterprise", bundle, registry, ScoringPolicy(class_pd_bounds=(0.999, 0.9995, 0.9999))
+    )
+    assert lenient["model_grade"].to_list() == ["A", "A", "A", None]
+    assert lenient["grade"].to_list() == ["A", "D", "B", "B"]
+    assert lenient["downgrades"].to_list() == [
+        None,
+        "serious_dishonesty_list",
+        "abnormal_operation",
+        "abnormal_operation",
+    ]
 
 
 def test_the_feature_hash_is_canonical(registry: Registry) -> None:
