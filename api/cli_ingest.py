@@ -63,7 +63,7 @@ class _Reporter:
         if phase == "validating":
             typer.echo(f"{self.name}: validating {total} rows", err=True)
         elif phase == "inserting" and done == 0:
-            typer.echo(f"{self.name}: inserting {total} records", err=True)
+            typer.echo(f"{self.name}: inserting the valid rows of {total}", err=True)
             if total >= _BAR_FROM and self.console.is_terminal:
                 self.bar = Progress(
                     TextColumn("{task.description}"),

@@ -23,10 +23,13 @@ a committed batch is not ingested again: its stored counts come back with
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,7 @@ from sqlalchemy import Engine
 from features.catalogue import Catalogue
 from features.fieldtypes import mask_id_numbers
 from features.ids import parse_person_id
-from features.validate import LINE, RecordValidator
+from features.validate import LINE, RecordValidator, ValidationResult
 from scoring.db import ingest_repository as repo
 from scoring.dedup import classify, with_identity
 from scoring.identity import IdentityVault
@@ -57,7 +60,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# progress(phase, done, total); phases: "reading", "validating", "inserting", "done".
+# progress(phase, done, total); phases: "reading", "validating", "inserting", "done". Validation
+# and inserting go step by step together: "inserting" counts rows of the file (total: rows read).
 Progress = Callable[[str, int, int], None]
 
 
@@ -196,10 +200,9 @@ def ingest_file(
     del data
     report("validating", 0, raw.rows_read)
     validator = validator or RecordValidator(catalogue, now=now, person_key=vault.lookup_key)
-    result = validator.validate(raw.frame)
-    rec = with_identity(result.records, vault)
-
-    with engine.begin() as conn:
+    # Validation and record identities of the next rows run in a thread while the current ones
+    # are stored (polars, Arrow and the database release the GIL).
+    with _Prepared(raw.frame, validator, vault, _STEP_ROWS) as prepared, engine.begin() as conn:
         repo.lock_ingestion(conn)
         if (row := repo.find_batch(conn, sha)) is not None:
             return _stored(row, repo.quarantine_counts(conn, int(row["id"])))
@@ -222,61 +225,29 @@ def ingest_file(
                 "finished_at": started,
             },
         )
-        total = rec.height
+        step = _Step(conn, batch_id, vault, now)
+        total = raw.frame.height
         report("inserting", 0, total)
-        existing = repo.subject_ids(conn, rec["subject_key"].unique().to_list())
-        known_uids = rec.filter(pl.col("subject_key").is_in(list(existing)))["record_uid"].unique()
-        stored = repo.latest_versions(conn, known_uids.to_list())
-        rec, conflicts = classify(rec, stored)
-        kept = rec.filter(pl.col("_outcome").is_in(["accepted", "correction"]))
-        ids = _create_subjects(conn, kept, existing, vault, now)
-        pks = pl.DataFrame(
-            {"subject_key": list(ids), "subject_pk": list(ids.values())},
-            schema={"subject_key": pl.Utf8, "subject_pk": pl.Int64},
-        )
-        records = kept.join(pks, on="subject_key", how="left")
-        # records has no foreign keys (migration 0004): every subject is created above, in this
-        # transaction, before any record names it.
-        if records["subject_pk"].null_count():  # pragma: no cover - a bug, never a data problem
-            raise AssertionError(f"{name}: records without a subject")
-        repo.insert_frame(
-            conn,
-            repo.records,
-            records.select(
-                pl.col("record_uid"),
-                pl.col("_version").alias("version"),
-                pl.col("subject_pk").alias("subject_id"),
-                "kind",
-                "department",
-                "event_date",
-                "publicity_end",
-                "severity",
-                pl.lit(now).alias("recorded_at"),
-                pl.lit(batch_id).alias("batch_id"),
-                "content_hash",
-                "amount",
-                "quantity",
-                "outcome",
-                "payload",
-            ),
-            # In record_uid order: both indexes on record_uid then fill page by page.
-            order=records.select(pl.arg_sort_by("record_uid", "_version")).to_series(),
-            progress=lambda done: report("inserting", done, total),
-        )
-        _register_organisations(conn, kept, ids, now)
-        quarantine = _quarantine_rows(raw, result.quarantine, conflicts, result.forbidden_columns, vault)
+        invalid: list[pl.DataFrame] = []
+        forbidden: tuple[str, ...] = ()
+        before = 0  # rows of the earlier steps
+        for result, rec in prepared:
+            invalid.append(result.quarantine)
+            forbidden = result.forbidden_columns
+            step.store(rec, functools.partial(lambda b, d: report("inserting", b + d, total), before))
+            before += rec.height + result.quarantine.height
+        _register_organisations(conn, pl.concat(step.registrations), step.ids, now)
+        quarantine = _quarantine_rows(raw, pl.concat(invalid), step.conflicts, forbidden, vault)
         for q in quarantine:
             q["batch_id"] = batch_id
         repo.insert_quarantine(conn, quarantine)
-        outcomes = rec["_outcome"].value_counts()
-        counts = dict(zip(outcomes["_outcome"].to_list(), outcomes["count"].to_list(), strict=True))
         by_reason: dict[str, int] = {}
         for q in quarantine:
             by_reason[q["reason_code"]] = by_reason.get(q["reason_code"], 0) + 1
-        summary = {
-            "accepted": counts.get("accepted", 0),
-            "duplicate": counts.get("duplicate", 0),
-            "correction": counts.get("correction", 0),
+        summary: dict[str, Any] = {
+            "accepted": step.outcomes.get("accepted", 0),
+            "duplicate": step.outcomes.get("duplicate", 0),
+            "correction": step.outcomes.get("correction", 0),
             "quarantined": len(quarantine),
         }
         if sum(summary.values()) != raw.rows_read:  # pragma: no cover - a bug, never a data problem
@@ -296,14 +267,137 @@ def ingest_file(
     )
 
 
+# Rows validated and stored per step: the next step is validated while this one is stored.
+_STEP_ROWS = 250_000
+_END = object()
+
+
+class _Prepared:
+    """Validated rows with their record identities, ``step`` raw rows at a time in line order,
+    computed by a thread one step ahead of the caller. Use as a context manager."""
+
+    def __init__(self, frame: pl.DataFrame, validator: RecordValidator, vault: IdentityVault, step: int):
+        self._frame, self._validator, self._vault, self._step = frame, validator, vault, step
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-validate", daemon=True)
+
+    def __enter__(self) -> _Prepared:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        try:
+            for start in range(0, max(self._frame.height, 1), self._step):
+                if self._stop.is_set():
+                    return
+                result = self._validator.validate(self._frame.slice(start, self._step))
+                self._put((result, with_identity(result.records, self._vault)))
+            self._put(_END)
+        except BaseException as exc:  # handed to the caller, raised there
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[tuple[ValidationResult, pl.DataFrame]]:
+        while (item := self._queue.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+class _Step:
+    """Stores a batch's valid rows step by step in its transaction. Each step is classified
+    against the records stored before it (earlier steps included), so outcomes are those of the
+    whole file in line order."""
+
+    def __init__(self, conn: sa.Connection, batch_id: int, vault: IdentityVault, now: dt.datetime):
+        self.conn, self.batch_id, self.vault, self.now = conn, batch_id, vault, now
+        self.ids: dict[str, int] = {}  # subject_key -> subjects.id, every subject met so far
+        self.created: set[str] = set()  # subject keys created by this batch
+        self.stored_uids: list[pl.Series] = []  # record_uid of the rows earlier steps stored
+        self.registrations: list[pl.DataFrame] = []
+        self.conflicts: list[dict[str, Any]] = []
+        self.outcomes: dict[str, int] = {}
+
+    def store(self, rec: pl.DataFrame, progress: Callable[[int], None]) -> None:
+        conn, now = self.conn, self.now
+        keys = rec["subject_key"].unique()
+        unseen = keys.filter(~keys.is_in(list(self.ids))).to_list()
+        self.ids.update(repo.subject_ids(conn, unseen))
+        # Stored versions can exist only for subjects that existed before the batch, or for
+        # records an earlier step of this batch stored.
+        before = [k for k in keys.to_list() if k in self.ids and k not in self.created]
+        maybe = pl.col("subject_key").is_in(before)
+        if self.stored_uids:
+            maybe = maybe | pl.col("record_uid").is_in(pl.concat(self.stored_uids).implode())
+        stored = repo.latest_versions(conn, rec.filter(maybe)["record_uid"].unique().to_list())
+        rec, conflicts = classify(rec, stored)
+        self.conflicts.extend(conflicts)
+        outcomes = rec["_outcome"].value_counts()
+        for outcome, n in zip(outcomes["_outcome"].to_list(), outcomes["count"].to_list(), strict=True):
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + n
+        kept = rec.filter(pl.col("_outcome").is_in(["accepted", "correction"]))
+        ids, created = _create_subjects(conn, kept, self.ids, self.vault, now)
+        self.ids.update(ids)
+        self.created.update(created)
+        pks = pl.DataFrame(
+            {"subject_key": list(self.ids), "subject_pk": list(self.ids.values())},
+            schema={"subject_key": pl.Utf8, "subject_pk": pl.Int64},
+        )
+        records = kept.join(pks, on="subject_key", how="left")
+        # records has no foreign keys (migration 0004): every subject is created above, in this
+        # transaction, before any record names it.
+        if records["subject_pk"].null_count():  # pragma: no cover - a bug, never a data problem
+            raise AssertionError("records without a subject")
+        repo.insert_frame(
+            conn,
+            repo.records,
+            records.select(
+                pl.col("record_uid"),
+                pl.col("_version").alias("version"),
+                pl.col("subject_pk").alias("subject_id"),
+                "kind",
+                "department",
+                "event_date",
+                "publicity_end",
+                "severity",
+                pl.lit(now).alias("recorded_at"),
+                pl.lit(self.batch_id).alias("batch_id"),
+                "content_hash",
+                "amount",
+                "quantity",
+                "outcome",
+                "payload",
+            ),
+            # In record_uid order: the unique index on it then fills page by page.
+            order=records.select(pl.arg_sort_by("record_uid", "_version")).to_series(),
+            progress=progress,
+        )
+        self.stored_uids.append(kept["record_uid"])
+        self.registrations.append(kept.filter(pl.col("kind") == "org_registration"))
+
+
 def _create_subjects(
     conn: sa.Connection,
     kept: pl.DataFrame,
     existing: dict[str, int],
     vault: IdentityVault,
     now: dt.datetime,
-) -> dict[str, int]:
-    """Create the subjects of stored rows (and the persons their person_id fields name)."""
+) -> tuple[dict[str, int], set[str]]:
+    """Create the subjects of stored rows (and the persons their person_id fields name).
+
+    Returns every subject id the rows need (``existing`` included) and the keys created."""
     cols = ["subject_key", "subject_id", "subject_type", "birth_date", "gender", "district_code"]
     firsts = (
         kept.select(cols)
@@ -348,9 +442,9 @@ def _create_subjects(
             }
         )
     if not rows:
-        return dict(existing)
+        return dict(existing), set()
     repo.insert_frame(conn, repo.subjects, pl.DataFrame(rows, infer_schema_length=None))
-    return {**existing, **repo.subject_ids(conn, sorted(new_keys))}
+    return {**existing, **repo.subject_ids(conn, sorted(new_keys))}, new_keys
 
 
 def _register_organisations(

@@ -61,8 +61,8 @@ def test_ingest_prints_reconciled_counts(runner: CliRunner, files: Path, engine:
         "total (2 files): read 5 = accepted 1 + duplicate 1 + correction 1 + quarantined 2",
         "  quarantined by reason: bad_identifier 1, unknown_kind 1",
     ]
-    assert "a.csv: inserting 2 records" in result.stderr
-    assert "b.jsonl: inserting 1 records" in result.stderr
+    assert "a.csv: inserting the valid rows of 3" in result.stderr
+    assert "b.jsonl: inserting the valid rows of 2" in result.stderr
 
     again = runner.invoke(app, ["ingest", str(files / "a.csv")])
     with engine.connect() as c:

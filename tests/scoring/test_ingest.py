@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from features.catalogue import load_catalogue
 from features.ids import org_check_char, person_check_char, uscc_check_char
 from features.reasons import QUARANTINE_REASONS
+from scoring import ingest as ingest_module
 from scoring.db import ingest_repository as repo
 from scoring.db.tables import Base
 from scoring.identity import IdentityVault
@@ -80,7 +81,16 @@ def outcome(r: BatchResult) -> tuple[int, int, int, int, int]:
     return (r.rows_read, r.accepted, r.duplicate, r.correction, r.quarantined)
 
 
-def test_outcomes_reconcile_within_one_file(engine: sa.Engine, vault: IdentityVault, tmp_path: Path) -> None:
+@pytest.fixture(params=[None, 1], ids=["one-step", "step-per-row"])
+def step_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are validated and stored in steps of rows; a step per row checks outcomes across steps."""
+    if request.param:
+        monkeypatch.setattr(ingest_module, "_STEP_ROWS", request.param)
+
+
+def test_outcomes_reconcile_within_one_file(
+    engine: sa.Engine, vault: IdentityVault, tmp_path: Path, step_rows: None
+) -> None:
     header = [*SIC_HEADER, "utility", "account_no", "days_late"]
     bill = ["utility_bill", P1, "2024-02-03", "water", "2024-01", "", "35.5", "on_time", "water", "W-1", "0"]
     rows = [
@@ -119,6 +129,7 @@ def test_duplicate_correction_conflict_across_batches(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     temp_table_from: int,
+    step_rows: None,
 ) -> None:
     # PostgreSQL looks stored records up through a temporary table, or an array when there are few.
     monkeypatch.setattr(repo, "_TEMP_TABLE_FROM", temp_table_from)
@@ -161,7 +172,7 @@ def test_duplicate_correction_conflict_across_batches(
 
 
 def test_every_reason_is_stored_with_line_message_and_encrypted_row(
-    engine: sa.Engine, vault: IdentityVault, tmp_path: Path
+    engine: sa.Engine, vault: IdentityVault, tmp_path: Path, step_rows: None
 ) -> None:
     header = [*SIC_HEADER, "doc_no", "religion", "colour"]
     base = [*SIC, "", "", ""]
@@ -271,7 +282,7 @@ def test_identity_numbers_never_stored_in_clear(
 
 
 def test_org_registration_fills_subject_and_legal_representative(
-    engine: sa.Engine, vault: IdentityVault, tmp_path: Path
+    engine: sa.Engine, vault: IdentityVault, tmp_path: Path, step_rows: None
 ) -> None:
     header = ["kind", "subject_id", "event_date", "department", "name", "sector", "size", "registered_on",
               "legal_rep_id"]  # fmt: skip
@@ -574,7 +585,11 @@ def _orphans(engine: sa.Engine) -> list[tuple[Any, ...]]:
 
 
 def test_every_record_has_its_subject_and_batch(
-    engine: sa.Engine, vault: IdentityVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: sa.Engine,
+    vault: IdentityVault,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    step_rows: None,
 ) -> None:
     header = ["kind", "subject_id", "event_date", "department", "period", "insurance", "amount", "status",
               "name", "sector", "size", "registered_on", "legal_rep_id"]  # fmt: skip
@@ -608,3 +623,34 @@ def test_every_record_has_its_subject_and_batch(
     )
     assert counts(engine)["subjects"] == 4  # P1, ORG, P2, p3; not p4
     assert counts(engine)["ingest_batches"] == 2
+
+
+def test_bulk_insert_round_trips_every_column_type(engine: sa.Engine) -> None:
+    # PostgreSQL: binary COPY encoded column by column; SQLite: executemany.
+    at = dt.datetime(1999, 12, 31, 23, 59, 58, 123456)
+    frame = pl.DataFrame(
+        {
+            "record_uid": ["a" * 32, "b" * 32, "c" * 32],
+            "version": [1, 2, 32767],
+            "subject_id": [1, 2**40, 7],
+            "kind": ["k", "税务", ""],
+            "department": ["d", "d", "d"],
+            "event_date": [dt.date(1950, 1, 1), dt.date(2000, 1, 1), dt.date(2026, 2, 28)],
+            "publicity_end": [dt.date(1999, 12, 31), dt.date(2000, 1, 2), dt.date(2100, 12, 31)],
+            "severity": ["none", "minor", "serious"],
+            "recorded_at": [at, NOW, dt.datetime(2000, 1, 1)],
+            "batch_id": [None, 3, 4],
+            "content_hash": ["0" * 32, "1" * 32, "2" * 32],
+            "amount": [1.5, None, -0.1],
+            "quantity": [None, 2.0, 1e300],
+            "outcome": [None, "paid", 'a "quoted", multi\nline, back\\slash'],
+            "payload": ["{}", '{"x":1}', "\t" + "x" * 10_000],
+        },
+        schema_overrides={"version": pl.Int64, "subject_id": pl.Int64, "batch_id": pl.Int64},
+    )
+    with engine.begin() as conn:
+        repo.insert_frame(conn, repo.records, frame)
+    t = repo.records
+    with engine.connect() as c:
+        back = c.execute(sa.select(*[t.c[n] for n in frame.columns]).order_by(t.c.record_uid)).all()
+    assert [tuple(r) for r in back] == frame.rows()
