@@ -19,6 +19,7 @@ Who is in the data: adults (18+ on the as-of date) who are not thin-file
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -50,6 +51,7 @@ from models.scorecard import WoeScorecard
 from models.thinfile import thin_file_mask
 from scoring.db.engine import make_engine
 from scoring.identity import IdentityVault
+from scoring.monitoring import reference_distribution
 from scoring.promotions import record_promotion
 from scoring.settings import Settings
 from scoring.store import StoreSnapshot, read_snapshot
@@ -168,13 +170,6 @@ def _estimator(family: str, monotone: dict[str, int]) -> MonotoneLgbm | WoeScore
     return WoeScorecard(monotone=monotone)
 
 
-# Record count and file tenure decide who is thin-file (models/thinfile.py) and are shown in the
-# credit file, but they are not model inputs: they grow with the length of the available history,
-# so a model trained when the history was shorter would shift with them (and a long file says
-# nothing about behaviour that the behavioural features do not say better).
-NOT_MODEL_INPUTS = ("record_count", "record_tenure_months")
-
-
 def _metrics(y: np.ndarray, p: np.ndarray, prefix: str) -> dict[str, float]:
     e = evaluate(y, p)
     return {
@@ -225,7 +220,9 @@ def train(
     dev, val = dev_all[dev_all["eligible"]], val_all[val_all["eligible"]]
     if dev["label"].nunique() < 2 or val["label"].nunique() < 2:
         raise ValueError("both as-of dates need goods and bads among eligible subjects; is the store loaded?")
-    names = [n for n in registry.names(subject) if n not in NOT_MODEL_INPUTS]
+    # Features marked ``model_input: false`` in the registry (record count and file tenure: they
+    # decide who is thin-file and grow with the length of the available history) are left out.
+    names = registry.model_inputs(subject)
     monotone = {n: d for n, d in registry.monotone(subject).items() if n in names}
     X_dev, y_dev = dev[names], dev["label"].to_numpy()
     X_val, y_val = val[names], val["label"].to_numpy()
@@ -271,6 +268,10 @@ def train(
         for f in sens
     }
     thin_report = val_all[~val_all["minor"]].groupby("thin_file")["label"].agg(["count", "mean"])
+    bundle = dataclasses.replace(
+        bundle,
+        metadata={**bundle.metadata, **_review_metadata(metrics, gates, fairness, p_dev, s_dev, subject)},
+    )
     importance = _importance(model, X_val)
 
     c = client(settings)
@@ -409,6 +410,37 @@ def train(
         alias = CHALLENGER
     logger.info("registered %s version %s as %s", name, version, alias)
     return TrainResult(subject, family, version, alias, run.info.run_id, metrics, card_dir / "model_card.md")
+
+
+def _review_metadata(
+    metrics: dict[str, float],
+    gates: dict,
+    fairness: dict[str, pd.DataFrame],
+    p_dev: np.ndarray,
+    s_dev: np.ndarray,
+    subject: str,
+) -> dict[str, str]:
+    """What reviewers read from the serving bundle without MLflow: metrics, fairness gates and
+    tables, and the development distribution that drift is measured against."""
+    reference = {"pd": reference_distribution(p_dev)}
+    if subject == "person":
+        reference["score"] = reference_distribution(s_dev)
+    fair = {
+        f: {
+            "passed": g.passed,
+            "reasons": list(g.reasons),
+            "notes": list(g.notes),
+            "by_group": json.loads(fairness[f].reset_index().to_json(orient="records"))
+            if f in fairness
+            else [],
+        }
+        for f, g in gates.items()
+    }
+    return {
+        "metrics": json.dumps(metrics, sort_keys=True),
+        "fairness": json.dumps(fair, ensure_ascii=False, sort_keys=True),
+        "reference_distribution": json.dumps(reference, sort_keys=True),
+    }
 
 
 def _weaknesses(metrics: dict[str, float], gates: dict) -> list[str]:

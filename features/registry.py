@@ -42,8 +42,17 @@ VIA = ("legal_representative",)
 MAX_WINDOW_MONTHS = 120
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _REQUIRED = ("name", "subject", "kinds", "window", "unit", "dtype", "actionable", "monotone", "zh", "en")
-_OPTIONAL = ("nullable", "via")
-_PARAMETERS = ("decay_half_life_days", "months_since_cap", "legal_representative_role", "tax_level_points")
+_OPTIONAL = ("nullable", "via", "model_input")
+_PARAMETERS = (
+    "decay_half_life_days",
+    "months_since_cap",
+    "legal_representative_role",
+    "tax_level_points",
+    "size_levels",
+    "environment_sectors",
+    "safety_sectors",
+    "public_body_types",
+)
 _ORG_TYPES = frozenset(
     {"enterprise", "individual_business", "social_organization", "public_institution", "government_body"}
 )
@@ -67,6 +76,7 @@ class FeatureSpec:
     en: str
     nullable: bool = False
     via: str | None = None
+    model_input: bool = True  # false: shown in the credit file and used for rules, not by models
 
     @property
     def polars_dtype(self) -> type[pl.DataType]:
@@ -106,6 +116,10 @@ class Registry:
 
     def monotone(self, subject: str) -> dict[str, int]:
         return {f.name: f.monotone for f in self.for_subject(subject)}
+
+    def model_inputs(self, subject: str) -> list[str]:
+        """The features models are trained on (``model_input: false`` ones are left out)."""
+        return [f.name for f in self.for_subject(subject) if f.model_input]
 
     def conform(self, frame: pl.DataFrame, subject: str) -> pl.DataFrame:
         """Exactly the registry's columns, in order and with the declared types.
@@ -187,7 +201,7 @@ def _feature(raw: Any, index: int, catalogue: Catalogue) -> FeatureSpec:
         raise RegistryError(f"{where}: unit must be one of {UNITS}, got {raw['unit']!r}")
     if raw["dtype"] not in DTYPES:
         raise RegistryError(f"{where}: dtype must be one of {tuple(DTYPES)}, got {raw['dtype']!r}")
-    for flag in ("actionable", "nullable"):
+    for flag in ("actionable", "nullable", "model_input"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise RegistryError(f"{where}: {flag} must be true or false, got {raw[flag]!r}")
     monotone = raw["monotone"]
@@ -218,6 +232,7 @@ def _feature(raw: Any, index: int, catalogue: Catalogue) -> FeatureSpec:
         en=raw["en"],
         nullable=bool(raw.get("nullable", False)),
         via=via,
+        model_input=bool(raw.get("model_input", True)),
     )
 
 
@@ -245,11 +260,30 @@ def _parameters(raw: Any, catalogue: Catalogue) -> dict[str, Any]:
         )
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in points.values()):
         raise RegistryError("registry parameters: tax_level_points must be integers")
+    registration = catalogue.kinds["org_registration"].fields
+    sizes = raw["size_levels"]
+    if not isinstance(sizes, Mapping) or set(sizes) != set(registration["size"].values):
+        known = sorted(registration["size"].values)
+        raise RegistryError(f"registry parameters: size_levels must map exactly the sizes {known}")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes.values()):
+        raise RegistryError("registry parameters: size_levels must be integers")
+    groups: dict[str, list[str]] = {}
+    for key, allowed in (
+        ("environment_sectors", registration["sector"].values),
+        ("safety_sectors", registration["sector"].values),
+        ("public_body_types", tuple(sorted(_ORG_TYPES))),
+    ):
+        values = raw[key]
+        if not isinstance(values, list) or not values or not set(values) <= set(allowed):
+            raise RegistryError(f"registry parameters: {key} must be a non-empty list of {sorted(allowed)}")
+        groups[key] = list(values)
     return {
         "decay_half_life_days": float(half_life),
         "months_since_cap": cap,
         "legal_representative_role": role,
         "tax_level_points": dict(points),
+        "size_levels": dict(sizes),
+        **groups,
     }
 
 

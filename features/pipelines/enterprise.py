@@ -72,6 +72,9 @@ def _org_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     tax = is_kind("tax_payment") & in12
     utility = is_kind("utility_bill") & in12
     inspection = is_kind("inspection_result") & in36
+    in6 = ctx.within(6)
+    tax_late = is_kind("tax_payment") & outcome.is_in(["late", "arrears"])
+    bill, bill_late = is_kind("utility_bill"), is_kind("utility_bill") & outcome.is_in(["late", "arrears"])
 
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
@@ -107,16 +110,27 @@ def _org_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
         red_list_active=flag("red_list"),
         record_tenure_months=pl.when(everything).then(pl.col("_k")).otherwise(None).max(),
         record_count=count(everything),
+        tax_late_6m=count(tax_late & in6),
+        _tax_36m=count(is_kind("tax_payment") & in36),
+        _tax_late_36m=count(tax_late & in36),
+        utility_late_6m=count(bill_late & in6),
+        _utility_36m=count(bill & in36),
+        _utility_late_36m=count(bill_late & in36),
+        employer_si_arrears_12m=count(is_kind("employer_social_insurance_arrears") & in12),
     )
 
 
-def _latest(base: pl.LazyFrame, kind: str, value: pl.Expr, name: str) -> pl.LazyFrame:
-    """Per subject, ``value`` of its latest usable record of ``kind`` (event date, then recording time)."""
+def _latest(base: pl.LazyFrame, kind: str, **values: pl.Expr) -> pl.LazyFrame:
+    """Per subject, each value of its latest usable record of ``kind`` (event date, then recording time)."""
     return (
         base.filter(pl.col("kind") == kind)
         .group_by("subject_id")
-        .agg(value.sort_by(["event_date", "recorded_at"]).last().alias(name))
+        .agg(v.sort_by(["event_date", "recorded_at"]).last().alias(name) for name, v in values.items())
     )
+
+
+def _json_text(field: str) -> pl.Expr:
+    return pl.col("payload").str.json_path_match(f"$.{field}")
 
 
 def enterprise_features(
@@ -141,8 +155,14 @@ def enterprise_features(
     points = ctx.registry.parameters["tax_level_points"]
 
     level_points = pl.col("outcome").replace_strict(points, default=None, return_dtype=pl.Int64)
-    level = _latest(base, "tax_credit_level", level_points, "_lvl")
-    registered = _latest(base, "org_registration", _json_date("registered_on"), "_reg_record")
+    level = _latest(base, "tax_credit_level", _lvl=level_points)
+    registered = _latest(
+        base,
+        "org_registration",
+        _reg_record=_json_date("registered_on"),
+        _sector_record=_json_text("sector"),
+        _size_record=_json_text("size"),
+    )
     licences = (
         base.filter(is_kind("administrative_licence"))
         .filter(_json_date("valid_to").is_null() | (_json_date("valid_to") > ctx.as_of))
@@ -162,14 +182,22 @@ def enterprise_features(
         ),
         legal_rep_utility_late_12m="utility_late_12m",
         legal_rep_loan_overdue_12m="loan_overdue_12m",
+        legal_rep_utility_late_share_36m=_share("_utility_late_36m", "_utility_36m"),
     )
 
     s = as_lazy(subjects)
-    fallback = (
-        s.select(pl.col("subject_id").cast(pl.Int64), _reg_subject=pl.col("registered_on").cast(pl.Date))
-        if "registered_on" in s.collect_schema().names()
-        else orgs.with_columns(_reg_subject=pl.lit(None, pl.Date))
-    )
+    # The subject's own registration facts, where no usable registration record gives them.
+    have = s.collect_schema().names()
+    fallback = s.select(
+        pl.col("subject_id").cast(pl.Int64),
+        pl.col("subject_type").cast(pl.String).alias("_type"),
+        *(
+            (pl.col(c).cast(dtype) if c in have else pl.lit(None, dtype)).alias(f"_{c}_subject")
+            for c, dtype in (("registered_on", pl.Date), ("sector", pl.String), ("size", pl.String))
+        ),
+    ).rename({"_registered_on_subject": "_reg_subject"})
+    sizes = ctx.registry.parameters["size_levels"]
+    sector = pl.coalesce("_sector_record", "_sector_subject")
     frame = (
         orgs.join(_org_aggregates(base, ctx), on="subject_id", how="left")
         .join(level, on="subject_id", how="left")
@@ -182,7 +210,19 @@ def enterprise_features(
     reg_date = pl.coalesce(
         "_reg_record", pl.when(pl.col("_reg_subject") <= ctx.as_of).then(pl.col("_reg_subject"))
     )
-    keep_null = ("_lvl", "_reg_record", "_reg_subject", "rep_subject_id", "record_tenure_months")
+    keep_null = (
+        "_lvl",
+        "_reg_record",
+        "_reg_subject",
+        "rep_subject_id",
+        "record_tenure_months",
+        "_type",
+        "_sector_record",
+        "_sector_subject",
+        "_size_record",
+        "_size_subject",
+        "legal_rep_utility_late_share_36m",
+    )
     zero_fill = [c for c in frame.collect_schema().names() if c not in ("subject_id", *keep_null)]
     derived = {
         "tax_credit_level": pl.col("_lvl"),
@@ -192,10 +232,23 @@ def enterprise_features(
         "years_in_operation": ((pl.lit(ctx.as_of) - reg_date).dt.total_days() / 365.25).clip(lower_bound=0.0),
         "record_tenure_months": pl.col("record_tenure_months").fill_null(0),
         "has_legal_rep": pl.col("rep_subject_id").is_not_null().cast(pl.Int64),
+        "size_level": pl.coalesce("_size_record", "_size_subject").replace_strict(
+            sizes, default=None, return_dtype=pl.Int64
+        ),
+        "public_body": pl.col("_type").is_in(ctx.registry.parameters["public_body_types"]).cast(pl.Int64),
+        "environment_sector": _in_group(sector, ctx.registry.parameters["environment_sectors"]),
+        "safety_sector": _in_group(sector, ctx.registry.parameters["safety_sectors"]),
+        "tax_late_share_36m": _share("_tax_late_36m", "_tax_36m"),
+        "utility_late_share_36m": _share("_utility_late_36m", "_utility_36m"),
     }
     columns = [derived[c].alias(c) if c in derived else pl.col(c) for c in ctx.registry.names(SUBJECT)]
     out = frame.with_columns(pl.col(zero_fill).fill_null(0)).select("subject_id", *columns)
     return ctx.registry.conform(run(out.sort("subject_id"), records), SUBJECT)
+
+
+def _in_group(value: pl.Expr, group: list[str]) -> pl.Expr:
+    """1 when ``value`` is one of ``group``, else 0 (also when it is unknown)."""
+    return value.is_in(group).fill_null(False).cast(pl.Int64)
 
 
 def _share(part: str, whole: str) -> pl.Expr:

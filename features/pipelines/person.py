@@ -50,6 +50,13 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         & pl.col("payload").str.contains('"pension"', literal=True)
     )
     medical = is_kind("medical_insurance_contribution") & (outcome == "paid") & in12
+    in3, in6 = ctx.within(3), ctx.within(6)
+    bill = is_kind("utility_bill")
+    bill_late = bill & outcome.is_in(["late", "arrears"])
+    contribution = is_kind("social_insurance_contribution")
+    # Only employees pay unemployment insurance (through their employer): a sign of a job.
+    employed = contribution & pl.col("payload").str.contains('"unemployment"', literal=True)
+    pension_due = contribution & in12 & pl.col("payload").str.contains('"pension"', literal=True)
 
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
@@ -93,6 +100,18 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         "blood_donations_36m": count(is_kind("blood_donation") & in36),
         "awards": count(is_kind("award")),
         "red_list_active": any_of(is_kind("red_list")),
+        "utility_late_3m": count(bill_late & in3),
+        "utility_late_6m": count(bill_late & in6),
+        "utility_days_late_3m": total(bill & in3, qty),
+        "_utility_36m": count(bill & in36),
+        "_utility_late_36m": count(bill_late & in36),
+        "loan_repayments_3m": count(loan & in3),
+        "loan_overdue_3m": count(loan & in3 & (qty >= 1)),
+        "_employed_mask": pl.when(employed).then(pl.col("_bit")).otherwise(0).bitwise_or(),
+        "social_insurance_arrears_6m": count(contribution & in6 & (outcome == "arrears")),
+        "_pension_due_n": count(pension_due),
+        "_pension_due_amount": total(pension_due, amount),
+        "tax_paid_12m": total(tax, amount),
         "record_tenure_months": pl.when(everything).then(pl.col("_k")).max(),
         "record_count": count(everything),
     }
@@ -123,6 +142,9 @@ def _output_exprs(ctx: Context) -> list[pl.Expr]:
             pl.col("_tax_on_time") / pl.col("tax_payments_12m")
         ),
         "months_since_negative": pl.col("_last_negative").clip(upper_bound=cap).fill_null(cap),
+        "utility_late_share_36m": _share("_utility_late_36m", "_utility_36m"),
+        "employment_insurance_months_3m": low_bits_count("_employed_mask", 3),
+        "pension_contribution_avg_12m": _share("_pension_due_amount", "_pension_due_n"),
     }
     out = [pl.col("subject_id")]
     for f in ctx.registry.for_subject(SUBJECT):
@@ -131,6 +153,11 @@ def _output_exprs(ctx: Context) -> list[pl.Expr]:
             expr = expr.fill_null(0)
         out.append(expr.cast(f.polars_dtype).alias(f.name))
     return out
+
+
+def _share(part: str, whole: str) -> pl.Expr:
+    """part / whole, null when whole is 0."""
+    return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole))
 
 
 def person_features(

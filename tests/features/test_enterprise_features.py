@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import polars as pl
 import pytest
 from feature_frames import event, events, link, links, monthly, rec, records, subjects
 
@@ -37,7 +38,17 @@ def org(
 
 def test_empty_organisation() -> None:
     f = org([])
-    nullable = {"tax_credit_level", "tax_late_share_12m", "utility_late_share_12m", "years_in_operation"}
+    nullable = {f.name for f in REGISTRY.for_subject("enterprise") if f.nullable}
+    assert nullable == {
+        "tax_credit_level",
+        "tax_late_share_12m",
+        "utility_late_share_12m",
+        "years_in_operation",
+        "size_level",
+        "tax_late_share_36m",
+        "utility_late_share_36m",
+        "legal_rep_utility_late_share_36m",
+    }
     assert f == {"subject_id": ORG, **{n: None if n in nullable else 0 for n in REGISTRY.names("enterprise")}}
 
 
@@ -215,3 +226,76 @@ def test_every_org_type_is_an_enterprise_subject() -> None:
     assert out["subject_id"].to_list() == [1, 2, 3, 4, 5]
     assert out.columns == ["subject_id", *REGISTRY.names("enterprise")]
     assert dict(out.schema) == REGISTRY.schema("enterprise")
+
+
+def registration(day: dt.date, sector: str, size: str) -> dict:
+    return rec(
+        ORG,
+        "org_registration",
+        day,
+        payload={"registered_on": "2019-03-01", "name": "x", "sector": sector, "size": size},
+    )
+
+
+def test_profile_from_the_latest_registration_or_the_subject() -> None:
+    first = registration(dt.date(2019, 3, 5), "chemicals", "small")
+    f = org([first])
+    assert (f["size_level"], f["environment_sector"], f["safety_sector"], f["public_body"]) == (1, 1, 1, 0)
+    # A later registration record (a change of sector and size) replaces it.
+    changed = org([first, registration(dt.date(2025, 2, 1), "retail", "medium")])
+    assert (changed["size_level"], changed["environment_sector"], changed["safety_sector"]) == (2, 0, 0)
+    assert org([registration(dt.date(2019, 3, 5), "transport", "micro")])["safety_sector"] == 1
+    # Without a registration record: the subject's own facts, when the store has them.
+    subs = pl.DataFrame(
+        {
+            "subject_id": [ORG],
+            "subject_type": ["government_body"],
+            "registered_on": [dt.date(2001, 1, 1)],
+            "sector": ["public"],
+            "size": ["large"],
+        }
+    )
+    gov = enterprise_features(records([]), events([]), subs, links([]), as_of=D).row(0, named=True)
+    assert (gov["size_level"], gov["public_body"], gov["environment_sector"], gov["safety_sector"]) == (
+        3,
+        1,
+        0,
+        0,
+    )
+    assert org([], subject_type="public_institution")["public_body"] == 1
+    unknown = org([])
+    assert (unknown["size_level"], unknown["environment_sector"], unknown["public_body"]) == (None, 0, 0)
+
+
+def test_recent_and_long_run_conduct() -> None:
+    tax_late = {dt.date(2026, 6, 14): "late", dt.date(2026, 1, 14): "arrears", dt.date(2025, 11, 14): "late"}
+    tax_late[dt.date(2024, 2, 14)] = "late"
+    rows = [
+        rec(ORG, "tax_payment", d, outcome=tax_late.get(d, "on_time"), quantity=0, amount=100.0)
+        for d in monthly(14, dt.date(2023, 7, 1), D)  # 36 payments, July 2023 to June 2026
+    ]
+    bill_late = {dt.date(2026, 2, 1), dt.date(2024, 1, 1)}
+    rows += [
+        rec(ORG, "utility_bill", d, outcome="late" if d in bill_late else "on_time", quantity=0)
+        for d in monthly(1, dt.date(2023, 7, 1), D)
+    ]
+    rows += [
+        rec(ORG, "employer_social_insurance_arrears", d, amount=1000.0)
+        for d in (dt.date(2026, 5, 1), dt.date(2025, 7, 1), dt.date(2025, 6, 1))
+    ]
+    f = org(rows)
+    # 6 months: after 2025-12-15 (the November 2025 late payment is older).
+    assert (f["tax_late_6m"], f["tax_late_share_36m"]) == (2, pytest.approx(4 / 36))
+    assert (f["utility_late_6m"], f["utility_late_share_36m"]) == (1, pytest.approx(2 / 36))
+    # The notice of 2025-06-01 is older than 12 months, and its publicity (12 months) has ended.
+    assert (f["employer_si_arrears_12m"], f["employer_si_arrears_amount"]) == (2, 2000.0)
+
+
+def test_legal_representative_long_run_utility_conduct() -> None:
+    rep_rows = [
+        rec(REP, "utility_bill", d, outcome="arrears" if d.month == 3 else "on_time", quantity=0)
+        for d in monthly(1, dt.date(2025, 9, 1), D)  # 10 bills, one unpaid
+    ]
+    lks = [link(ORG, REP, dt.date(2024, 1, 1))]
+    assert org(rep_rows, lks=lks)["legal_rep_utility_late_share_36m"] == pytest.approx(0.1)
+    assert org(rep_rows)["legal_rep_utility_late_share_36m"] is None  # no representative

@@ -45,6 +45,8 @@ def test_empty_file_gets_explicit_values() -> None:
         "pension_longest_gap_36m": 36,
         "tax_on_time_share_12m": None,
         "months_since_negative": 120,
+        "utility_late_share_36m": None,
+        "pension_contribution_avg_12m": None,
     }
 
 
@@ -170,3 +172,68 @@ def test_output_columns_are_exactly_the_registry() -> None:
     assert out.columns == ["subject_id", *REGISTRY.names("person")]
     assert out["subject_id"].to_list() == [1, 3]
     assert dict(out.schema) == REGISTRY.schema("person")
+
+
+def contribution(day: dt.date, insurance: str, status: str = "paid", amount: float = 800.0) -> dict:
+    return rec(
+        1,
+        "social_insurance_contribution",
+        day,
+        outcome=status,
+        amount=amount,
+        payload={"period": day.strftime("%Y-%m"), "insurance": insurance, "amount": amount, "status": status},
+    )
+
+
+def test_recent_and_long_run_conduct() -> None:
+    late = {
+        dt.date(2026, 6, 1): ("late", 20),
+        dt.date(2026, 4, 1): ("arrears", 45),
+        dt.date(2026, 3, 1): ("late", 10),  # before 2026-03-15: in 6 months, not in 3
+        dt.date(2024, 1, 1): ("late", 5),  # in 36 months only
+    }
+    rows = [
+        rec(1, "utility_bill", d, outcome=late.get(d, ("on_time", 0))[0], quantity=late.get(d, ("", 0))[1])
+        for d in monthly(1, dt.date(2023, 7, 1), D)
+    ]
+    rows.append(rec(1, "utility_bill", dt.date(2023, 6, 1), outcome="late", quantity=9))  # 36 months ago
+    for d in monthly(5, dt.date(2025, 7, 1), D):  # overdue (10 days) in February and May 2026
+        overdue = d.month in (2, 5)
+        rows.append(
+            rec(1, "loan_repayment", d, outcome="overdue" if overdue else "on_time", quantity=10 * overdue)
+        )
+    f = person(rows)
+    # 3 months: after 2026-03-15 (bills of April, May, June); 6 months: after 2025-12-15.
+    assert (f["utility_late_3m"], f["utility_late_6m"], f["utility_late_12m"]) == (2, 3, 3)
+    assert f["utility_days_late_3m"] == 65.0  # 45 + 0 + 20
+    assert f["utility_late_share_36m"] == pytest.approx(4 / 36)  # July 2023 to June 2026
+    # Repayments of 5 April, 5 May (10 days overdue) and 5 June; 5 February is older.
+    assert (f["loan_repayments_3m"], f["loan_overdue_3m"], f["loan_overdue_12m"]) == (3, 1, 2)
+
+
+def test_employment_and_income_from_contributions_and_tax() -> None:
+    rows = [
+        contribution(dt.date(2026, 6, 10), "unemployment"),  # slot 0
+        contribution(dt.date(2026, 6, 1), "unemployment"),  # slot 0 again: counts once
+        contribution(dt.date(2026, 5, 10), "unemployment"),  # slot 1
+        contribution(dt.date(2026, 4, 10), "unemployment", "arrears"),  # slot 2: a contribution all the same
+        contribution(dt.date(2026, 3, 10), "unemployment"),  # slot 3: not in the last 3 months
+        contribution(dt.date(2026, 6, 10), "work_injury"),
+        contribution(dt.date(2026, 6, 10), "pension"),
+        contribution(dt.date(2026, 1, 10), "pension", "arrears"),
+        contribution(dt.date(2025, 11, 10), "pension", "arrears"),  # before 2025-12-15: not in 6 months
+        contribution(dt.date(2025, 7, 10), "pension", amount=1200.0),
+        contribution(dt.date(2025, 6, 10), "pension", amount=5000.0),  # older than 12 months
+        rec(1, "tax_payment", dt.date(2026, 3, 15), outcome="on_time", quantity=0, amount=300.0),
+        rec(1, "tax_payment", dt.date(2025, 9, 15), outcome="late", quantity=3, amount=200.0),
+        # On the window start (2025-06-15): excluded.
+        rec(1, "tax_payment", dt.date(2025, 6, 15), outcome="on_time", quantity=0, amount=999.0),
+    ]
+    f = person(rows)
+    assert f["employment_insurance_months_3m"] == 3
+    assert f["social_insurance_arrears_6m"] == 2  # unemployment 2026-04-10, pension 2026-01-10
+    # Pension contributions due in 12 months, paid or not: 800, 800, 800, 1200.
+    assert f["pension_contribution_avg_12m"] == 900.0
+    assert f["tax_paid_12m"] == 500.0
+    nothing = person([rec(1, "utility_bill", dt.date(2026, 1, 1), outcome="on_time", quantity=0)])
+    assert (nothing["employment_insurance_months_3m"], nothing["pension_contribution_avg_12m"]) == (0, None)

@@ -37,7 +37,7 @@ def edited(index: int, **changes: Any) -> dict[str, Any]:
 
 def test_packaged_registry_loads() -> None:
     reg = load_registry()
-    assert re.fullmatch(r"2026\.11\.1-[0-9a-f]{12}", reg.version)
+    assert re.fullmatch(r"2026\.11\.2-[0-9a-f]{12}", reg.version)
     assert reg.catalogue_version == CATALOGUE.version
     assert len(reg.names("person")) == len(set(reg.names("person"))) >= 25
     assert (
@@ -94,6 +94,7 @@ def test_conform_rejects_missing_extra_and_null_columns() -> None:
         ({"unit": "months"}, "unit must be one of"),
         ({"dtype": "str"}, "dtype must be one of ('int', 'float'), got 'str'"),
         ({"actionable": "yes"}, "actionable must be true or false, got 'yes'"),
+        ({"model_input": "no"}, "model_input must be true or false, got 'no'"),
         ({"en": ""}, "en description must be non-empty text"),
         ({"en": "months paid."}, "no surrounding spaces or final stop"),
         ({"zh": "months paid"}, "zh description must be in Chinese"),
@@ -146,3 +147,26 @@ def test_version_changes_with_the_content(tmp_path: Path) -> None:
     assert changed.declared_version == base.declared_version
     assert changed.version != base.version
     assert changed.parameters["months_since_cap"] == 60
+
+
+def test_model_inputs_leave_out_history_length() -> None:
+    reg = load_registry()
+    for subject in ("person", "enterprise"):
+        inputs = reg.model_inputs(subject)
+        assert "record_count" not in inputs and "record_tenure_months" not in inputs
+        assert inputs == [n for n in reg.names(subject) if n not in ("record_count", "record_tenure_months")]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("size_levels", {"micro": 0, "small": 1}, "size_levels must map exactly the sizes"),
+        ("environment_sectors", ["mining"], "environment_sectors must be a non-empty list of"),
+        ("public_body_types", [], "public_body_types must be a non-empty list of"),
+    ],
+)
+def test_profile_parameters_are_checked_against_the_catalogue(key: str, value: Any, message: str) -> None:
+    raw = copy.deepcopy(RAW)
+    raw["parameters"][key] = value
+    with pytest.raises(RegistryError, match=re.escape(message)):
+        parse(raw)
