@@ -608,50 +608,68 @@ def rescore_subject(
     return Rescore(subject_id, previous, current, True, time.perf_counter() - started)
 
 
-def changed_subjects(engine: Engine, since: dt.datetime) -> list[int]:
-    """Subjects whose records or record events were recorded after ``since``, and the
-    organisations they represent (an organisation's features include its legal representative's)."""
+def changed_subjects(engine: Engine, since: dt.datetime) -> dict[int, dt.datetime]:
+    """Subjects whose records or record events were recorded after ``since``, with the time of
+    their latest change, and the organisations they represent (an organisation's features include
+    its legal representative's), with their representative's latest change."""
     sql = text(
-        "SELECT subject_id FROM records WHERE recorded_at > :t"
-        " UNION SELECT subject_id FROM record_events WHERE recorded_at > :t"
+        "SELECT subject_id, MAX(recorded_at) FROM ("
+        " SELECT subject_id, recorded_at FROM records WHERE recorded_at > :t"
+        " UNION ALL SELECT subject_id, recorded_at FROM record_events WHERE recorded_at > :t"
+        ") changed GROUP BY subject_id"
     )
     with engine.connect() as conn:
-        ids = {int(r[0]) for r in conn.execute(sql, {"t": since})}
-        orgs: set[int] = set()
-        listed = sorted(ids)
-        for start in range(0, len(listed), 5000):
-            marks = ",".join(str(i) for i in listed[start : start + 5000])
-            orgs |= {
-                int(r[0])
-                for r in conn.execute(
-                    text(f"SELECT org_subject_id FROM subject_links WHERE person_subject_id IN ({marks})")
+        latest = {int(sid): _ts(when) for sid, when in conn.execute(sql, {"t": since})}
+        persons = sorted(latest)
+        for start in range(0, len(persons), 5000):
+            marks = ",".join(str(i) for i in persons[start : start + 5000])  # integers only
+            links = conn.execute(
+                text(
+                    "SELECT org_subject_id, person_subject_id FROM subject_links"
+                    f" WHERE person_subject_id IN ({marks})"
                 )
-            }
-    return sorted(ids | orgs)
+            )
+            for org, person in links:
+                when = latest[int(person)]
+                latest[int(org)] = max(latest.get(int(org), when), when)
+    return dict(sorted(latest.items()))
+
+
+def _ts(value: Any) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
 def rescore_changed(
-    engine: Engine, settings: Any, *, since: dt.datetime | None = None, cause: str = "records changed"
+    engine: Engine,
+    settings: Any,
+    *,
+    since: dt.datetime | None = None,
+    cause: str = "records changed",
+    cache: BundleCache | None = None,
+    registry: Registry | None = None,
 ) -> list[Rescore]:
-    """Rescore every subject whose file changed after ``since`` (default: the newest knowledge
-    any published score used)."""
+    """Rescore every subject whose file changed after ``since`` (default: when the published
+    snapshots were computed) and whose score in force does not already know the change."""
     if since is None:
         with engine.connect() as conn:
             value = conn.execute(
                 text(
-                    "SELECT MAX(s.known_at) FROM scores s"
-                    " JOIN score_publications p ON p.snapshot_id = s.snapshot_id"
+                    "SELECT MIN(n.known_at) FROM score_snapshots n"
+                    " JOIN score_publications p ON p.snapshot_id = n.id"
                 )
             ).scalar()
         if value is None:
             raise PublishError("nothing published yet: run credit score first")
-        since = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    cache = BundleCache(settings.bundle_dir)
-    reg = load_registry()
-    return [
-        rescore_subject(engine, settings, sid, cause=cause, cache=cache, registry=reg)
-        for sid in changed_subjects(engine, since)
-    ]
+        since = _ts(value)
+    cache = cache or BundleCache(settings.bundle_dir)
+    reg = registry or load_registry()
+    out = []
+    for sid, when in changed_subjects(engine, since).items():
+        row = current_score(engine, sid)
+        if row is not None and row["known_at"] >= when:
+            continue  # already rescored with this change
+        out.append(rescore_subject(engine, settings, sid, cause=cause, cache=cache, registry=reg))
+    return out
 
 
 @dataclass(frozen=True)

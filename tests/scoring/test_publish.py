@@ -22,6 +22,7 @@ from scoring.publish import (
     feature_values,
     publish_scores,
     replay,
+    rescore_changed,
     rescore_subject,
     score_history,
 )
@@ -215,7 +216,7 @@ def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_store
             )
             == 1
         )
-    assert changed_subjects(city, KNOWN) == [1]
+    assert changed_subjects(city, KNOWN) == {1: LATER}
     result = rescore_subject(
         city, settings, 1, cause="record withdrawn", known_at=LATER + dt.timedelta(hours=1)
     )
@@ -230,6 +231,13 @@ def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_store
     assert now["score"] > stored["score"] and now["feature_hash"] != stored["feature_hash"]
     assert current_score(city, 1) == now
     assert [r["id"] for r in score_history(city, 1)] == [stored["id"], now["id"]]
+    # A late bill for subject 4 arrives; the sweep rescores it and leaves subject 1 (already current).
+    with city.begin() as c:
+        bill = {**_late("u4-new", 4, 1), "recorded_at": LATER + dt.timedelta(minutes=30)}
+        c.execute(sa.insert(Record), [bill])
+    swept = rescore_changed(city, settings, cause="sweep")
+    assert [(r.subject_id, r.changed) for r in swept] == [(4, True)]
+    assert current_score(city, 4)["cause"] == "sweep"  # type: ignore[index]
     # Nothing else changed: a second rescore records nothing.
     again = rescore_subject(city, settings, 1, cause="again", known_at=LATER + dt.timedelta(hours=2))
     assert not again.changed and len(score_history(city, 1)) == 2
