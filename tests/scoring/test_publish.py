@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -200,6 +203,58 @@ def test_a_failed_publication_leaves_the_old_snapshot_in_force(city: sa.Engine, 
     assert status == {"failed": 1, "published": 2, "superseded": 2}
     assert current_score(city, 1)["snapshot_id"] == second["person"]  # type: ignore[index]
     assert len(score_history(city, 1)) == 2
+
+
+_CHILD = """
+import datetime as dt, sys, time
+from pathlib import Path
+from scoring.db.engine import make_engine
+from scoring.publish import publish_scores
+from scoring.settings import Settings
+
+url, bundles, var = sys.argv[1:4]
+def pause(group, rows):
+    print(f"written {group} {rows}", flush=True)
+    time.sleep(0.5)
+settings = Settings(database_url=url, bundle_dir=Path(bundles), var_dir=Path(var), environment="test")
+publish_scores(make_engine(url), settings, dt.date(2026, 6, 15), known_at=dt.datetime(2026, 7, 1, 12),
+               chunk_rows=1, after_chunk=pause)
+"""
+
+
+def test_a_killed_publication_leaves_the_old_snapshot_intact(
+    city: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    first = _publish(city, settings)
+    before = {sid: current_score(city, sid) for sid in (1, 2, 3, 4, 5, 10)}
+    url = city.url.render_as_string(hide_password=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, url, str(settings.bundle_dir), str(tmp_path / "child")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("written person 3"):
+                break
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with city.connect() as c:
+        building = (
+            c.execute(sa.text("SELECT id FROM score_snapshots WHERE status = 'building'")).scalars().all()
+        )
+        written = c.execute(sa.text("SELECT COUNT(*) FROM scores WHERE snapshot_id = :s"), {"s": building[0]})
+        pointer = dict(c.execute(sa.text("SELECT subject_type, snapshot_id FROM score_publications")).all())
+    assert len(building) == 1 and written.scalar() == 3  # rows written, but nobody reads them
+    assert pointer == first
+    assert {sid: current_score(city, sid) for sid in before} == before
+    again = _publish(city, settings)
+    assert current_score(city, 1)["snapshot_id"] == again["person"]  # type: ignore[index]
 
 
 def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_stored_score(
