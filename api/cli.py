@@ -54,6 +54,7 @@ def _register() -> None:
         "api.cli_serve",
         "api.cli_features",
         "api.cli_score",
+        "api.cli_reports",
         "api.cli_credentials",
         "api.cli_audit",
     ):
