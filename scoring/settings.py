@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     pd_cutoff: float = 0.10  # approve-if-below cut-off used by the fairness gate and approval rates
     thin_file_min_records: int = 3  # see models/thinfile.py
     thin_file_min_tenure_months: int = 6
+    # Suggested credit-loan limits answered to banks (None: scoring/credit_limits.yaml).
+    credit_limits_file: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from scoring.db import assessment_tables, incentive_tables, score_tables  # noqa: F401  (registers their tables)
 from scoring.db.engine import make_engine
-from scoring.db import score_tables  # noqa: F401  (registers the score tables)
 from scoring.db.tables import Base
 
 config = context.config
