@@ -26,11 +26,16 @@ from api.metrics import CONTENT_TYPE_LATEST, HttpMetrics
 from api.problems import install_problem_handlers, internal_error
 from api.security import TokenBucket
 from features.catalogue import load_catalogue
+from features.registry import load_registry
 from models.bundle import BundleError
+from scoring.assessments import LimitPolicy
 from scoring.audit import AuditLog
 from scoring.bundles import ModelUnavailable, load_champion
 from scoring.db.engine import make_engine, make_sessionmaker
 from scoring.identity import IdentityVault
+from scoring.publish import BundleCache
+from scoring.score_views import FeatureNames
+from scoring.scores import ScoringPolicy
 from scoring.settings import Settings, get_settings
 
 __all__ = ["create_app", "serve_app"]
@@ -45,6 +50,9 @@ ROUTERS = (
     "api.routes_staff",
     "api.routes_department",
     "api.routes_admin",
+    "api.routes_bank",
+    "api.routes_supervisor",
+    "api.routes_reviewer",
 )
 
 
@@ -80,6 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.vault = IdentityVault.from_settings(settings)
     app.state.audit = AuditLog.from_settings(settings)
     app.state.catalogue = load_catalogue()
+    app.state.registry = load_registry()
+    app.state.policy = ScoringPolicy.from_settings(settings)
+    app.state.limits = LimitPolicy.load(settings.credit_limits_file)
+    app.state.feature_names = FeatureNames()
+    app.state.bundle_cache = BundleCache(settings.bundle_dir)
     app.state.limiter = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.metrics = metrics = HttpMetrics()
     install_problem_handlers(app)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.problems import Problem
 from api.routes_common import audit_of, request_id
-from api.security import DbSession, require
+from api.security import DbSession, RowId, require
 from scoring.auth import Principal
 from scoring.db.tables import IngestBatch
 from scoring.department import (
@@ -148,7 +148,7 @@ def my_batches(
 
 
 @router.get("/v1/department/batches/{batch_id}", summary="A batch's reconciliation.")
-def batch_status(who: Dept, session: DbSession, batch_id: int) -> dict[str, Any]:
+def batch_status(who: Dept, session: DbSession, batch_id: RowId) -> dict[str, Any]:
     batch = batch_of(session, batch_id, str(who.department))
     if batch is None:
         raise Problem(404, "not-found", "no such batch of this department")
@@ -160,7 +160,7 @@ def batch_quarantine(
     request: Request,
     who: Dept,
     session: DbSession,
-    batch_id: int,
+    batch_id: RowId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from api import score_context as ctx
 from api.problems import Problem
 from api.routes_common import (
     ConsentIn,
@@ -19,11 +20,14 @@ from api.routes_common import (
     route_of,
     vault_of,
 )
-from api.security import DbSession, require
+from api.security import DbSession, RowId, require
 from scoring.auth import Principal
 from scoring.credit_file import credit_file, organisation
 from scoring.db.tables import Subject
+from scoring.explanations import explain
+from scoring.publish import current_score
 from scoring.register import record_read
+from scoring.score_views import reason_view, score_summary
 
 __all__ = ["router"]
 
@@ -83,5 +87,36 @@ def grant_org_consent(request: Request, who: Rep, session: DbSession, code: str,
 
 
 @router.delete("/v1/orgs/{code}/consents/{consent_id}", summary="Revoke one of the organisation's consents.")
-def revoke_org_consent(request: Request, who: Rep, session: DbSession, code: str, consent_id: int) -> Any:
+def revoke_org_consent(request: Request, who: Rep, session: DbSession, code: str, consent_id: RowId) -> Any:
     return do_revoke(request, session, who, _org(session, who, code), consent_id)
+
+
+@router.get(
+    "/v1/orgs/{code}/score",
+    summary="The organisation's class (A–D), its model class, listing downgrades and reasons.",
+)
+def org_score(request: Request, who: Rep, session: DbSession, code: str) -> dict[str, Any]:
+    """``class`` is the class in force: the model's class (from the PD) capped by active
+    listings (serious dishonesty → D, judgment defaulter → C, abnormal operation → B), which
+    are named in ``downgrades``. An organisation with a thin file and no listing has no class
+    (``insufficient_record``)."""
+    subject = _org(session, who, code)
+    row = current_score(session.connection(), subject.id)
+    if row is None:
+        raise Problem(404, "no-score", "no class has been published for this organisation yet")
+    body = score_summary(row, ctx.policy(request), ctx.catalogue(request), with_pd=True)
+    reasons = explain(
+        ctx.engine(request), row, registry=ctx.registry(request), catalogue=ctx.catalogue(request)
+    )
+    body["reasons"] = [reason_view(r) for r in reasons]
+    record_read(
+        session,
+        audit_of(request),
+        who=who,
+        subject=subject,
+        purpose="self_service",
+        route=route_of(request),
+        request_id=request_id(request),
+    )
+    session.commit()
+    return body

@@ -19,13 +19,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from api.problems import Problem
 from scoring.auth import ROLES, AuthError, Principal, authenticate
 
-__all__ = ["DbSession", "TokenBucket", "db_session", "flat_routes", "principal", "require", "route_roles"]
+__all__ = [
+    "DbSession",
+    "RowId",
+    "TokenBucket",
+    "db_session",
+    "flat_routes",
+    "principal",
+    "require",
+    "route_roles",
+]
 
 
 class TokenBucket:
@@ -60,6 +69,8 @@ def db_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(db_session)]
+# A row id in a path: positive and within a signed 64-bit integer (both databases' range).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _credential(request: Request) -> str | None:

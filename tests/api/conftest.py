@@ -21,8 +21,10 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 from api_service import Service, make_settings  # noqa: E402
+from score_service import build_city, publish, train_bundles  # noqa: E402
 
 from api.app import create_app  # noqa: E402
+from features.registry import load_registry  # noqa: E402
 
 
 @pytest.fixture
@@ -50,4 +52,36 @@ def service(service_factory: Any) -> Service:
 @pytest.fixture
 def seeded(service: Service) -> Service:
     service.seed()
+    return service
+
+
+@pytest.fixture(scope="session")
+def api_bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Champion bundles (version 1) of both groups, trained once per session."""
+    return train_bundles(load_registry(), tmp_path_factory.mktemp("api-bundles"))
+
+
+@pytest.fixture
+def scored(service_factory: Any, api_bundles: Path) -> Service:
+    """A service with champions, a bank key (citybank) and a published hand-built city
+    (see ``score_service``)."""
+    service: Service = service_factory(bundle_dir=api_bundles)
+    build_city(service.engine, service.vault)
+    publish(service.engine, service.settings)
+    service.keys = {"bank": service.key("bank", "citybank"), "bank2": service.key("bank", "otherbank")}
+    return service
+
+
+@pytest.fixture
+def published_for_fuzz(service_factory: Any, api_bundles: Path) -> Service:
+    """The seeded service with champions and published scores, rate limits out of the way."""
+    import datetime as dt
+
+    from scoring.publish import publish_scores
+
+    service: Service = service_factory(
+        bundle_dir=api_bundles, rate_limit_per_minute=1e9, rate_limit_burst=1_000_000
+    )
+    service.seed()
+    publish_scores(service.engine, service.settings, dt.date(2025, 6, 30))
     return service

@@ -5,12 +5,16 @@ A route missing from ``MATRIX`` fails the test, so every new route states its ro
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from api_service import ORG, P1, Service, sic
 
 from api.security import flat_routes, route_roles
+from scoring.publish import publish_scores
 
 ROLES = (
     "anonymous",
@@ -39,7 +43,7 @@ CONSENT = {"bank": "citybank", "purpose": "credit_loan", "valid_from": "2026-01-
 # (method, route template) -> expected status by role. Requests are built in ``_request``.
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/healthz"): public(200),
-    ("GET", "/readyz"): public(503),  # no champion models in this database
+    ("GET", "/readyz"): public(200),  # champion models exported, database reachable
     ("GET", "/metrics"): public(200),
     ("GET", "/openapi.json"): public(200),
     ("GET", "/docs"): public(200),
@@ -68,6 +72,18 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/admin/api-keys"): only(admin=200),
     ("DELETE", "/v1/admin/api-keys/{key_id}"): only(admin=200),
     ("GET", "/v1/admin/audit/verify"): only(admin=200, supervisor=200),
+    ("GET", "/v1/me/score"): only(citizen=200),
+    ("GET", "/v1/me/recourse"): only(citizen=200),
+    ("GET", "/v1/me/history"): only(citizen=200),
+    ("GET", "/v1/orgs/{code}/score"): only(enterprise_rep=200),
+    ("POST", "/v1/bank/assessments"): only(bank=201),
+    ("GET", "/v1/supervisor/enterprises"): only(supervisor=200),
+    ("GET", "/v1/supervisor/enterprises/distribution"): only(supervisor=200),
+    ("GET", "/v1/reviewer/models"): only(reviewer=200),
+    ("GET", "/v1/reviewer/models/{group}/{version}"): only(reviewer=200),
+    ("GET", "/v1/reviewer/models/{group}/{version}/card"): only(reviewer=200),
+    ("GET", "/v1/reviewer/drift"): only(reviewer=200),
+    ("GET", "/v1/reviewer/decisions/{score_id}"): only(reviewer=200),
 }
 
 
@@ -112,10 +128,30 @@ def _credentials(service: Service) -> dict[str, dict[str, str]]:
     }
 
 
-def test_each_role_gets_the_expected_status_on_each_route(seeded: Service) -> None:
+@pytest.fixture
+def published(service_factory: Any, api_bundles: Path) -> Service:
+    """The seeded service with champion models and published scores (a model card too)."""
+    service: Service = service_factory(bundle_dir=api_bundles)
+    service.seed()
+    publish_scores(service.engine, service.settings, dt.date(2025, 6, 30))
+    card = service.settings.var_dir / "cards" / "credit-person-pd" / "1" / "model_card.md"
+    card.parent.mkdir(parents=True)
+    card.write_text("# card\n", encoding="utf-8")
+    return service
+
+
+def test_each_role_gets_the_expected_status_on_each_route(published: Service) -> None:
+    seeded = published
     c, admin = seeded.client, seeded.auth(seeded.admin)
     creds = _credentials(seeded)
     citizen, rep = creds["citizen"], creds["enterprise_rep"]
+    score_id = c.get("/v1/me/score", headers=citizen).json()["score_id"]
+    assessment = {
+        "subject": {"type": "person", "identifier": P1},
+        "consent_id": c.post("/v1/me/consents", json=CONSENT, headers=citizen).json()["id"],
+        "purpose": "credit_loan",
+        "amount": 10000,
+    }
     ids: dict[str, Any] = {
         "consent_id": c.post("/v1/me/consents", json=CONSENT, headers=citizen).json()["id"],
         "org_consent_id": c.post(f"/v1/orgs/{ORG}/consents", json=CONSENT, headers=rep).json()["id"],
@@ -156,6 +192,11 @@ def test_each_role_gets_the_expected_status_on_each_route(seeded: Service) -> No
         ),
         ("POST", "/v1/admin/api-keys"): ("/v1/admin/api-keys", {"json": {"role": "bank", "name": "bank2"}}),
         ("DELETE", "/v1/admin/api-keys/{key_id}"): (f"/v1/admin/api-keys/{ids['key_id']}", {}),
+        ("GET", "/v1/orgs/{code}/score"): (f"/v1/orgs/{ORG}/score", {}),
+        ("POST", "/v1/bank/assessments"): ("/v1/bank/assessments", {"json": assessment}),
+        ("GET", "/v1/reviewer/models/{group}/{version}"): ("/v1/reviewer/models/person/1", {}),
+        ("GET", "/v1/reviewer/models/{group}/{version}/card"): ("/v1/reviewer/models/person/1/card", {}),
+        ("GET", "/v1/reviewer/decisions/{score_id}"): (f"/v1/reviewer/decisions/{score_id}", {}),
     }
     got: dict[tuple[str, str], dict[str, int]] = {}
     for method, template in MATRIX:
