@@ -6,17 +6,14 @@ Progress goes to stderr; the summary (rows per table, files, registry version) t
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 
 from api.cli import app
+from api.cli_common import migrated_engine, parse_date, parse_timestamp
 from features.pipelines import PAYLOAD_KINDS
-from scoring.db.engine import make_engine
-from scoring.db.tables import Record
 from scoring.features import build_feature_tables
 from scoring.settings import get_settings
 from scoring.store import StoreError, export_snapshot, scan_snapshot
@@ -25,32 +22,6 @@ __all__ = ["build", "snapshot_cmd"]
 
 features_app = typer.Typer(help="Point-in-time feature tables.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
-
-
-def _timestamp(value: str) -> dt.datetime:
-    try:
-        ts = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a timestamp (YYYY-MM-DDTHH:MM[:SS]): {value!r}") from None
-    if ts.tzinfo is not None:  # the store keeps naive UTC
-        ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
-    return ts
-
-
-def _engine(url: str) -> sa.Engine:
-    engine = make_engine(url)
-    if not sa.inspect(engine).has_table(Record.__tablename__):
-        engine.dispose()
-        typer.echo("error: the database has no schema; run `credit db upgrade` first", err=True)
-        raise typer.Exit(2)
-    return engine
 
 
 @features_app.command("snapshot")
@@ -62,8 +33,8 @@ def snapshot_cmd(
     part: Annotated[int, typer.Option("--part", min=1000, help="Subject ids per records part.")] = 100_000,
 ) -> None:
     """Export the records store as a Parquet snapshot (one pass) for big feature builds."""
-    known = _timestamp(known_at) if known_at is not None else None
-    engine = _engine(get_settings().database_url)
+    known = parse_timestamp(known_at) if known_at is not None else None
+    engine = migrated_engine(get_settings().database_url)
     try:
         path = export_snapshot(engine, out, known_at=known, subjects_per_part=part, payload=PAYLOAD_KINDS)
     finally:
@@ -95,8 +66,8 @@ def build(
     ] = None,
 ) -> None:
     """Build the person and enterprise feature tables as of a date and write them as Parquet."""
-    day = _date(as_of)
-    known = _timestamp(known_at) if known_at is not None else None
+    day = parse_date(as_of)
+    known = parse_timestamp(known_at) if known_at is not None else None
     settings = get_settings()
     folder = out if out is not None else settings.var_dir / "features"
 
@@ -112,7 +83,7 @@ def build(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
     else:
-        engine = _engine(settings.database_url)
+        engine = migrated_engine(settings.database_url)
         try:
             result = build_feature_tables(
                 engine, day, folder, known_at=known, subjects_per_chunk=chunk, progress=progress

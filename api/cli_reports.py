@@ -7,27 +7,16 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 
 from api.cli import app
+from api.cli_common import migrated_engine
 from scoring.bulletins import bulletin, write_bulletin
 from scoring.coverage import coverage, coverage_trend
-from scoring.db.engine import make_engine
-from scoring.db.tables import Record
 from scoring.early_warning import WarningPolicy, early_warnings
 from scoring.settings import get_settings
 
 __all__ = ["bulletin_cmd", "coverage_cmd", "warnings_cmd"]
-
-
-def _engine() -> sa.Engine:
-    engine = make_engine(get_settings().database_url)
-    if not sa.inspect(engine).has_table(Record.__tablename__):
-        engine.dispose()
-        typer.echo("error: the database has no schema; run `credit db upgrade` first", err=True)
-        raise typer.Exit(2)
-    return engine
 
 
 @app.command("bulletin")
@@ -38,7 +27,7 @@ def bulletin_cmd(
     """Data-quality bulletin per department: volume, outcomes, quarantine reasons, timeliness,
     completeness, conflicts (HTML with charts, and CSV)."""
     try:
-        b = bulletin(_engine(), period)
+        b = bulletin(migrated_engine(), period)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     html_path, csv_path = write_bulletin(b, out or get_settings().var_dir / "bulletins")
@@ -61,7 +50,7 @@ def coverage_cmd(
     trend: Annotated[bool, typer.Option("--trend", help="Every published snapshot, oldest first.")] = False,
 ) -> None:
     """Share of adult residents with a score (not 'insufficient record'), by district and age band."""
-    engine = _engine()
+    engine = migrated_engine()
     try:
         items = coverage_trend(engine) if trend else [coverage(engine)]
     except LookupError as exc:
@@ -99,7 +88,7 @@ def warnings_cmd(
     records, in the period."""
     until = _when(end) if end else dt.datetime.now(dt.UTC).replace(tzinfo=None)
     policy = WarningPolicy(class_drop=class_drop, pd_ratio=pd_ratio, pd_increase=pd_increase)
-    found = early_warnings(_engine(), _when(start), until, policy)
+    found = early_warnings(migrated_engine(), _when(start), until, policy)
     for w in found:
         reasons = "；".join(w.reasons_zh) if lang == "zh" else "; ".join(w.reasons_en)
         typer.echo(f"{w.code}  {w.name or ''}  {w.class_before or '-'}→{w.class_after or '-'}  {reasons}")

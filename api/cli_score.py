@@ -7,19 +7,17 @@ credit: it is written to the query register and the audit log like any other rea
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 from sqlalchemy.orm import Session
 
 from api.cli import app
+from api.cli_common import migrated_engine, parse_date, parse_timestamp
 from scoring.audit import AuditLog
 from scoring.auth import Principal
-from scoring.db.engine import make_engine
-from scoring.db.tables import Record, Subject
+from scoring.db.tables import Subject
 from scoring.explanations import explain, recourse
 from scoring.publish import (
     PublishError,
@@ -40,32 +38,6 @@ scores_app = typer.Typer(help="Published scores.", no_args_is_help=True)
 app.add_typer(scores_app, name="scores")
 
 
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
-
-
-def _timestamp(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        ts = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a timestamp (YYYY-MM-DDTHH:MM[:SS]): {value!r}") from None
-    return ts.astimezone(dt.UTC).replace(tzinfo=None) if ts.tzinfo is not None else ts
-
-
-def _engine() -> sa.Engine:
-    engine = make_engine(get_settings().database_url)
-    if not sa.inspect(engine).has_table(Record.__tablename__):
-        engine.dispose()
-        typer.echo("error: the database has no schema; run `credit db upgrade` first", err=True)
-        raise typer.Exit(2)
-    return engine
-
-
 @app.command("score")
 def score_cmd(
     as_of: Annotated[str, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD).")],
@@ -82,7 +54,7 @@ def score_cmd(
     """Compute features, probabilities, scores, classes and reasons for every subject and publish
     them as a new snapshot (atomically: readers see the old snapshot until the new one is complete)."""
     settings = get_settings()
-    engine = _engine()
+    engine = migrated_engine()
     groups = group or ["person", "enterprise"]
     bad = [g for g in groups if g not in ("person", "enterprise")]
     if bad:
@@ -95,8 +67,8 @@ def score_cmd(
         pubs = publish_scores(
             engine,
             settings,
-            _date(as_of),
-            known_at=_timestamp(known_at),
+            parse_date(as_of),
+            known_at=None if known_at is None else parse_timestamp(known_at),
             actor=actor or getpass.getuser(),
             groups=groups,
             progress=progress,
@@ -131,10 +103,12 @@ def rescore_cmd(
     if not subject and not changed:
         raise typer.BadParameter("give --subject ID or --changed")
     settings = get_settings()
-    engine = _engine()
+    engine = migrated_engine()
     try:
         if changed:
-            results = rescore_changed(engine, settings, since=_timestamp(since), cause=cause)
+            results = rescore_changed(
+                engine, settings, since=None if since is None else parse_timestamp(since), cause=cause
+            )
         else:
             results = [rescore_subject(engine, settings, sid, cause=cause) for sid in subject or []]
     except PublishError as exc:
@@ -164,7 +138,7 @@ def replay_cmd(score_id: Annotated[int, typer.Argument(help="The stored score's 
     """Rebuild a stored score's features as known when it was made and rescore them with its model."""
     settings = get_settings()
     try:
-        r = replay(_engine(), settings, score_id)
+        r = replay(migrated_engine(), settings, score_id)
     except ReplayError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -186,7 +160,7 @@ def show_cmd(
 ) -> None:
     """One subject's score in force with its reasons, recourse and history (registered as a read)."""
     settings = get_settings()
-    engine = _engine()
+    engine = migrated_engine()
     with Session(engine) as session:
         subject = session.get(Subject, subject_id)
         if subject is None:
