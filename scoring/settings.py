@@ -18,6 +18,7 @@ __all__ = [
     "DEV_ENCRYPTION_KEYS",
     "DEV_JWT_SECRET",
     "DEV_PEPPER",
+    "DEV_REPORT_KEY",
     "Settings",
     "SettingsError",
     "get_settings",
@@ -28,6 +29,7 @@ DEV_PEPPER = "dev-only-pepper-not-for-production"
 DEV_ENCRYPTION_KEYS = json.dumps({"1": base64.b64encode(b"dev-only-key-0123456789abcdefghi").decode()})
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 DEV_AUDIT_ANCHOR_KEY = "dev-only-audit-anchor-key-change-me-0123"
+DEV_REPORT_KEY = "dev-only-report-key-change-me-0123456789"
 
 
 class SettingsError(ValueError):
@@ -63,6 +65,10 @@ class Settings(BaseSettings):
     # Token bucket per API key: sustained requests per minute and burst size.
     rate_limit_per_minute: float = 600.0
     rate_limit_burst: int = 100
+    # HMAC key of the integrity codes printed on credit reports (scoring/reports.py), and the
+    # public address a report's QR code and verify link point to.
+    report_key: SecretStr = SecretStr(DEV_REPORT_KEY)
+    public_base_url: str = "http://localhost:8000"
 
     # Modelling policy.
     pd_cutoff: float = 0.10  # approve-if-below cut-off used by the fairness gate and approval rates
@@ -84,6 +90,8 @@ class Settings(BaseSettings):
             dev.append("CREDIT_JWT_SECRET")
         if self.audit_anchor_key.get_secret_value() == DEV_AUDIT_ANCHOR_KEY:
             dev.append("CREDIT_AUDIT_ANCHOR_KEY")
+        if self.report_key.get_secret_value() == DEV_REPORT_KEY:
+            dev.append("CREDIT_REPORT_KEY")
         if dev:
             raise SettingsError(f"development secrets refused outside development: {', '.join(dev)}")
         return self

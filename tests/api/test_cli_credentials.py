@@ -45,7 +45,7 @@ def test_issued_tokens_and_keys_are_accepted(service: Service, cli: CliRunner) -
 
 
 def test_tokens_are_not_printed_outside_development(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ID_PEPPER", "JWT_SECRET", "AUDIT_ANCHOR_KEY"):
+    for name in ("ID_PEPPER", "JWT_SECRET", "AUDIT_ANCHOR_KEY", "REPORT_KEY"):
         monkeypatch.setenv(f"CREDIT_{name}", "p" * 40)
     monkeypatch.setenv("CREDIT_ID_ENCRYPTION_KEYS", '{"1": "' + "A" * 43 + '="}')
     monkeypatch.setenv("CREDIT_ENVIRONMENT", "production")
