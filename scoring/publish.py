@@ -605,6 +605,9 @@ def rescore_subject(
     with engine.begin() as conn:
         _write_rows(conn, rows)
     current = current_score(engine, subject_id)
+    from scoring.benefits import reconcile_grants  # a local import: scoring.benefits imports this module
+
+    reconcile_grants(engine, subject_id)  # suspend or reinstate the subject's benefit grants
     return Rescore(subject_id, previous, current, True, time.perf_counter() - started)
 
 
