@@ -300,11 +300,12 @@ class _Prepared:
 
     def _run(self) -> None:
         try:
-            for start in range(0, max(self._frame.height, 1), self._step):
-                if self._stop.is_set():
-                    return
-                result = self._validator.validate(self._frame.slice(start, self._step))
+            # The first step is smaller: storing starts sooner, and nothing overlaps it.
+            start, size = 0, max(1, self._step // 5)
+            while start < max(self._frame.height, 1) and not self._stop.is_set():
+                result = self._validator.validate(self._frame.slice(start, size))
                 self._put((result, with_identity(result.records, self._vault)))
+                start, size = start + size, self._step
             self._put(_END)
         except BaseException as exc:  # handed to the caller, raised there
             self._put(exc)
