@@ -23,6 +23,7 @@ from scoring.db.engine import make_engine
 from scoring.db.tables import IngestBatch
 from scoring.identity import IdentityVault
 from scoring.ingest import BatchResult, IngestError, discover_files, ingest_file
+from scoring.publish import rescore_after_change
 from scoring.settings import get_settings
 
 __all__ = ["ingest", "ingest_status", "list_batches"]
@@ -94,8 +95,19 @@ def ingest(
     encoding: Annotated[
         str | None, typer.Option("--encoding", "-e", help="CSV text encoding (default: detect).")
     ] = None,
+    rescore: Annotated[
+        bool,
+        typer.Option(
+            "--rescore/--no-rescore",
+            help="When scores are published, rescore the subjects whose records changed.",
+        ),
+    ] = True,
+    rescore_limit: Annotated[
+        int, typer.Option(help="Above this many changed subjects, advise `credit score` instead.")
+    ] = 5000,
 ) -> None:
     """Ingest department files; each file is one batch, stored entirely or not at all."""
+    run_started = _utcnow() - dt.timedelta(microseconds=1)
     settings = get_settings()
     engine = _engine()
     catalogue = load_catalogue()
@@ -140,6 +152,18 @@ def ingest(
     typer.echo(f"total ({ok} file{'s' if ok != 1 else ''}): {reconciliation(totals)}")
     if reasons:
         typer.echo("  quarantined by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
+    if rescore and totals["accepted"] + totals["correction"] > 0:
+        after = rescore_after_change(
+            engine, settings, run_started, cause="records ingested", limit=rescore_limit
+        )
+        if after.skipped_over_limit:
+            typer.echo(
+                f"{after.changed_subjects:,} subjects changed (over {rescore_limit:,}):"
+                " publish a new snapshot with `credit score`"
+            )
+        elif after.published:
+            moved = sum(r.changed for r in after.rescored)
+            typer.echo(f"rescored {len(after.rescored)} changed subjects: {moved} published scores changed")
     engine.dispose()
     if failed:
         typer.echo(f"error: {len(failed)} file(s) could not be parsed: {', '.join(failed)}", err=True)

@@ -49,6 +49,7 @@ __all__ = [
     "current_score",
     "publish_scores",
     "replay",
+    "rescore_after_change",
     "rescore_changed",
     "rescore_subject",
     "score_group",
@@ -673,6 +674,32 @@ def rescore_changed(
             continue  # already rescored with this change
         out.append(rescore_subject(engine, settings, sid, cause=cause, cache=cache, registry=reg))
     return out
+
+
+@dataclass(frozen=True)
+class AfterChange:
+    """What :func:`rescore_after_change` did."""
+
+    published: bool  # a snapshot is in force (otherwise there is nothing to rescore)
+    changed_subjects: int
+    rescored: list[Rescore] = field(default_factory=list)
+    skipped_over_limit: bool = False
+
+
+def rescore_after_change(
+    engine: Engine, settings: Any, since: dt.datetime, *, cause: str, limit: int = 5000
+) -> AfterChange:
+    """After new records or events (an ingestion, a department push, a decision): rescore the
+    subjects they touched, unless nothing is published yet or more than ``limit`` subjects
+    changed (then a new publication, ``credit score``, is the better tool)."""
+    with engine.connect() as conn:
+        published = conn.execute(text("SELECT COUNT(*) FROM score_publications")).scalar_one() > 0
+    if not published:
+        return AfterChange(False, 0)
+    changed = changed_subjects(engine, since)
+    if len(changed) > limit:
+        return AfterChange(True, len(changed), skipped_over_limit=True)
+    return AfterChange(True, len(changed), rescore_changed(engine, settings, since=since, cause=cause))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from scoring.publish import (
     feature_values,
     publish_scores,
     replay,
+    rescore_after_change,
     rescore_changed,
     rescore_subject,
     score_history,
@@ -293,6 +294,21 @@ def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_store
     swept = rescore_changed(city, settings, cause="sweep")
     assert [(r.subject_id, r.changed) for r in swept] == [(4, True)]
     assert current_score(city, 4)["cause"] == "sweep"  # type: ignore[index]
+    # After an ingestion: the subjects it touched, or advice when too many changed.
+    with city.begin() as c:
+        c.execute(
+            sa.insert(Record), [{**_late("u5-new", 5, 1), "recorded_at": LATER + dt.timedelta(hours=3)}]
+        )
+    over = rescore_after_change(city, settings, LATER + dt.timedelta(hours=2), cause="ingested", limit=0)
+    assert (over.published, over.changed_subjects, over.skipped_over_limit, over.rescored) == (
+        True,
+        1,
+        True,
+        [],
+    )
+    after = rescore_after_change(city, settings, LATER + dt.timedelta(hours=2), cause="ingested")
+    assert [(r.subject_id, r.changed) for r in after.rescored] == [(5, True)]  # new features recorded
+    assert current_score(city, 5)["state"] == "minor"  # type: ignore[index]  # and still no number
     # Nothing else changed: a second rescore records nothing.
     again = rescore_subject(city, settings, 1, cause="again", known_at=LATER + dt.timedelta(hours=2))
     assert not again.changed and len(score_history(city, 1)) == 2
