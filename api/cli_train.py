@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -66,9 +66,15 @@ def train(
         ),
     ] = None,
     subject: Annotated[
-        str | None, typer.Option("--subject", help="Store mode: person or enterprise.")
+        list[str] | None,
+        typer.Option(
+            "--subject", help="Store mode: person or enterprise; repeatable (the store is read once)."
+        ),
     ] = None,
-    model: Annotated[str, typer.Option("--model", help="Store mode: scorecard or lgbm.")] = "lgbm",
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Store mode: scorecard or lgbm (default lgbm); repeatable."),
+    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Store mode: validation (out-of-time) as-of date, YYYY-MM-DD."),
@@ -86,18 +92,23 @@ def train(
     actor: Annotated[str, typer.Option("--actor", help="Who trains (recorded with the version).")] = "cli",
 ) -> None:
     """Train models: on a CSV (cross-validated comparison) or on the records store (registered)."""
-    if csv is not None and subject is not None:
+    if csv is not None and subject:
         raise _usage_error("choose one data source: --csv or --subject")
     if csv is not None:
         if target is None or bad is None:
             raise _usage_error("--csv needs --target COLUMN and --bad VALUE")
         _train_csv(csv, target, bad, repeats, folds, seed, _parse_monotone(monotone or []), out)
         return
-    if subject is not None:
+    if subject:
         if as_of is None:
             raise _usage_error("--subject needs --as-of DATE")
         _train_store(
-            subject, model, _date(as_of), None if train_as_of is None else _date(train_as_of), truth, actor
+            list(dict.fromkeys(subject)),
+            list(dict.fromkeys(model or ["lgbm"])),
+            _date(as_of),
+            None if train_as_of is None else _date(train_as_of),
+            truth,
+            actor,
         )
         return
     raise _usage_error(
@@ -114,25 +125,50 @@ def _date(value: str) -> dt.date:
 
 
 def _train_store(
-    subject: str, family: str, as_of: dt.date, train_as_of: dt.date | None, truth: Path | None, actor: str
+    subjects: list[str],
+    families: list[str],
+    as_of: dt.date,
+    train_as_of: dt.date | None,
+    truth: Path | None,
+    actor: str,
 ) -> None:
+    """Every subject × family; the store is read once and each subject's frames built once."""
+    import time
+
+    from experiments.train import load_training_data
     from experiments.train import train as train_flow
     from scoring.settings import get_settings
 
     console = Console()
-    try:
-        result = train_flow(
-            get_settings(),
-            subject=subject,
-            family=family,
-            as_of=as_of,
-            train_as_of=train_as_of,
-            truth_dir=truth,
-            actor=actor,
-            progress=lambda m: console.print(f"[dim]{m}[/dim]"),
-        )
-    except ValueError as exc:
-        raise _usage_error(str(exc)) from exc
+    settings = get_settings()
+    started = time.perf_counter()
+    console.print("[dim]reading the records store[/dim]")
+    data = load_training_data(settings)
+    console.print(f"[dim]read in {time.perf_counter() - started:.1f} s[/dim]")
+    for subject in subjects:
+        for family in families:
+            began = time.perf_counter()
+            try:
+                result = train_flow(
+                    settings,
+                    subject=subject,
+                    family=family,
+                    as_of=as_of,
+                    train_as_of=train_as_of,
+                    truth_dir=truth,
+                    actor=actor,
+                    progress=lambda m: console.print(f"[dim]{m}[/dim]"),
+                    data=data,
+                )
+            except ValueError as exc:
+                raise _usage_error(str(exc)) from exc
+            _show(console, subject, family, result, time.perf_counter() - began)
+    runs = len(subjects) * len(families)
+    if runs > 1:
+        console.print(f"all {runs} trainings in {time.perf_counter() - started:.1f} s")
+
+
+def _show(console: Console, subject: str, family: str, result: Any, seconds: float) -> None:
     m = result.metrics
     table = Table(title=f"{subject} {family}: registered version {result.version} ({result.alias})")
     table.add_column("metric")
@@ -147,7 +183,7 @@ def _train_store(
             f"oracle AUC {m['oracle_auc']:.4f}; model/oracle = {m['auc_ratio_to_oracle']:.4f}"
             f" (model AUC on the same rows {m['oot_auc_on_truth_rows']:.4f})"
         )
-    console.print(f"model card: {result.card_path}")
+    console.print(f"model card: {result.card_path} ({seconds:.1f} s)")
 
 
 def _train_csv(

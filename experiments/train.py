@@ -25,7 +25,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -40,6 +40,7 @@ from experiments.registry import CHALLENGER, CHAMPION, alias_version, export_bun
 from experiments.tracking import EXPERIMENTS, REGISTERED_MODELS, client, ensure_experiment
 from features.catalogue import add_months, load_catalogue
 from features.labels import build_labels
+from features.pipelines import RECORD_INPUT_COLUMNS
 from features.pipelines.enterprise import enterprise_features
 from features.pipelines.person import person_features
 from features.registry import Registry, load_registry
@@ -56,7 +57,7 @@ from scoring.promotions import record_promotion
 from scoring.settings import Settings
 from scoring.store import StoreSnapshot, read_snapshot
 
-__all__ = ["TrainResult", "labelled_frame", "train"]
+__all__ = ["TrainResult", "TrainingData", "labelled_frame", "load_training_data", "train"]
 
 logger = logging.getLogger(__name__)
 FAMILIES = ("scorecard", "lgbm")
@@ -188,6 +189,34 @@ def _importance(model: MonotoneLgbm | WoeScorecard, X: pd.DataFrame) -> pd.Serie
     return pd.Series(np.abs(contrib).mean(axis=0), index=list(X.columns))
 
 
+@dataclass
+class TrainingData:
+    """The records store read once (as known at ``known_at``) and the labelled frames built from
+    it, shared by the trainings of one command (several subjects and model families)."""
+
+    store: StoreSnapshot
+    known_at: dt.datetime
+    frames: dict[tuple[str, dt.date], pd.DataFrame] = field(default_factory=dict)
+
+    def labelled(self, subject: str, as_of: dt.date, registry: Registry, settings: Settings) -> pd.DataFrame:
+        key = (subject, as_of)
+        if key not in self.frames:
+            self.frames[key] = labelled_frame(self.store, subject, as_of, registry, settings, self.known_at)
+        return self.frames[key]
+
+
+def load_training_data(settings: Settings, *, streams: int = 2) -> TrainingData:
+    """Read the whole store as known now: the record columns the pipelines and labels read, the
+    payloads they parse, ``streams`` parallel reads on PostgreSQL."""
+    engine = make_engine(settings.database_url)
+    known_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    try:
+        store = read_snapshot(engine, known_at=known_at, columns=RECORD_INPUT_COLUMNS, streams=streams)
+    finally:
+        engine.dispose()
+    return TrainingData(store, known_at)
+
+
 def train(
     settings: Settings,
     *,
@@ -198,8 +227,10 @@ def train(
     truth_dir: Path | None = None,
     actor: str = "cli",
     progress: Callable[[str], None] | None = None,
+    data: TrainingData | None = None,
 ) -> TrainResult:
-    """Train, validate out of time, log, register; see the module documentation."""
+    """Train, validate out of time, log, register; see the module documentation. ``data``: the
+    store and frames already read by an earlier training of the same command (read if absent)."""
     if subject not in SUBJECTS:
         raise ValueError(f"subject must be one of {SUBJECTS}")
     if family not in FAMILIES:
@@ -209,14 +240,12 @@ def train(
     if train_as_of >= as_of:
         raise ValueError("the training as-of date must precede the validation as-of date")
     registry = load_registry()
-    engine = make_engine(settings.database_url)
-    say("reading the records store")
-    known_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    store = read_snapshot(engine, known_at=known_at)
-    engine.dispose()
+    if data is None:
+        say("reading the records store")
+        data = load_training_data(settings)
     say(f"building features and labels at {train_as_of} and {as_of}")
-    dev_all = labelled_frame(store, subject, train_as_of, registry, settings, known_at)
-    val_all = labelled_frame(store, subject, as_of, registry, settings, known_at)
+    dev_all = data.labelled(subject, train_as_of, registry, settings)
+    val_all = data.labelled(subject, as_of, registry, settings)
     dev, val = dev_all[dev_all["eligible"]], val_all[val_all["eligible"]]
     if dev["label"].nunique() < 2 or val["label"].nunique() < 2:
         raise ValueError("both as-of dates need goods and bads among eligible subjects; is the store loaded?")

@@ -652,15 +652,20 @@ def read_snapshot(
     known_at: dt.datetime | None = None,
     subject_ids: Iterable[int] | None = None,
     payload: bool | Iterable[str] = PAYLOAD_KINDS,
+    columns: Sequence[str] | None = None,
+    streams: int = 1,
 ) -> StoreSnapshot:
     """Every record version, event, subject and link (of ``subject_ids`` if given) in memory.
 
-    By default only the payloads the feature pipelines read are loaded (``PAYLOAD_KINDS``). For
-    a store too big for memory, read subject ranges or export a Parquet snapshot.
+    By default only the payloads the feature pipelines read are loaded (``PAYLOAD_KINDS``);
+    ``columns`` and ``streams`` as for ``read_records``. For a store too big for memory, read
+    subject ranges or export a Parquet snapshot.
     """
     ids = None if subject_ids is None else _ids(subject_ids)
     return StoreSnapshot(
-        records=read_records(engine, ids, known_at=known_at, payload=payload),
+        records=read_records(
+            engine, ids, known_at=known_at, payload=payload, columns=columns, streams=streams
+        ),
         events=read_events(engine, ids, known_at=known_at),
         subjects=read_subjects(engine, ids),
         links=read_links(engine, known_at=known_at),

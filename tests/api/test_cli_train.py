@@ -1,9 +1,11 @@
 """``credit train``: the CSV mode end to end on a small table, and the mode check."""
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -56,3 +58,50 @@ def test_csv_mode_needs_target_and_bad(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "--csv", str(_csv(tmp_path))])
     assert result.exit_code == 2
     assert "--target" in result.output
+
+
+def test_store_mode_trains_several_families_on_one_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store mode on a small synthetic city: two families in one command, the store read once."""
+    from features.catalogue import load_catalogue
+    from scoring.db.engine import make_engine
+    from scoring.db.migrate import upgrade
+    from scoring.identity import IdentityVault
+    from scoring.ingest import ingest_path
+    from scoring.settings import Settings, get_settings
+    from synth import CityConfig, generate_city
+
+    city = tmp_path / "city"
+    generate_city(CityConfig(people=600, enterprises=0, seed=5, today=dt.date(2026, 11, 25)), city)
+    env = {
+        "CREDIT_ENVIRONMENT": "test",
+        "CREDIT_VAR_DIR": str(tmp_path / "var"),
+        "CREDIT_DATABASE_URL": f"sqlite:///{tmp_path}/credit.db",
+        "CREDIT_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
+        "CREDIT_MLFLOW_ARTIFACT_ROOT": str(tmp_path / "mlruns"),
+        "CREDIT_BUNDLE_DIR": str(tmp_path / "bundles"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    settings = Settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    ingest_path(
+        engine, city / "files", catalogue=load_catalogue(), vault=IdentityVault.from_settings(settings)
+    )
+    engine.dispose()
+    args = ["train", "--subject", "person", "--model", "lgbm", "--model", "scorecard"]
+    args += ["--as-of", "2025-06-30", "--truth", str(city / "truth")]
+    try:
+        result = runner.invoke(app, args)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # tables wrap their titles
+    assert text.count("reading the records store") == 1
+    assert "person lgbm: registered version 1 (champion)" in text
+    assert "person scorecard: registered version 2 (challenger)" in text
+    assert "all 2 trainings in" in text
+    assert text.count("oracle AUC") == 2
