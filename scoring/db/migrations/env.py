@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from alembic import context
 
-from scoring.db import assessment_tables, incentive_tables, score_tables  # noqa: F401  (registers their tables)
+from scoring.db import (  # noqa: F401  (registers their tables)
+    assessment_tables,
+    incentive_tables,
+    report_tables,
+    score_tables,
+)
 from scoring.db.engine import make_engine
 from scoring.db.tables import Base
 
