@@ -206,9 +206,11 @@ def test_recent_and_long_run_conduct() -> None:
     # 3 months: after 2026-03-15 (bills of April, May, June); 6 months: after 2025-12-15.
     assert (f["utility_late_3m"], f["utility_late_6m"], f["utility_late_12m"]) == (2, 3, 3)
     assert f["utility_days_late_3m"] == 65.0  # 45 + 0 + 20
+    assert f["utility_days_late_12m"] == 75.0  # and 10 on 2026-03-01
     assert f["utility_late_share_36m"] == pytest.approx(4 / 36)  # July 2023 to June 2026
     # Repayments of 5 April, 5 May (10 days overdue) and 5 June; 5 February is older.
     assert (f["loan_repayments_3m"], f["loan_overdue_3m"], f["loan_overdue_12m"]) == (3, 1, 2)
+    assert f["loan_days_overdue_12m"] == 20.0
 
 
 def test_employment_and_income_from_contributions_and_tax() -> None:
