@@ -57,6 +57,7 @@ def _register() -> None:
         "api.cli_reports",
         "api.cli_credentials",
         "api.cli_audit",
+        "api.cli_disclosure",
         "api.cli_incentives",
     ):
         try:
