@@ -6,6 +6,7 @@ from scoring.db import (  # noqa: F401  (registers their tables)
     assessment_tables,
     incentive_tables,
     report_tables,
+    rights_tables,
     score_tables,
 )
 from scoring.db.engine import make_engine
