@@ -547,10 +547,9 @@ def read_records(
         q.params["in_force_on"] = in_force_on if dialect == "postgresql" else in_force_on.isoformat()
     few = ids is not None and len(ids) <= _FEW_IDS
     if streams > 1 and dialect == "postgresql" and ids is None and isinstance(bind, Engine):
-        bounds = subject_range or subject_id_range(bind)
-        if bounds is None:
-            return pl.DataFrame(schema=q.schema)
-        return _parallel(bind, q, bounds, streams)
+        if subject_range is None:
+            return _parallel_heap(bind, q, streams)
+        return _parallel(bind, q, subject_range, streams)
     if subject_range is not None:
         _filters(q, dialect, column="subject_id", subject_range=subject_range)
     return _run(bind, q, few=few)
@@ -564,6 +563,31 @@ def _parallel(engine: Engine, q: _Query, bounds: tuple[int, int], streams: int) 
     for start in range(lo, hi, step):
         part = _Query(q.columns, q.table, list(q.where), dict(q.params), q.schema)
         _filters(part, "postgresql", column="subject_id", subject_range=(start, min(start + step, hi)))
+        parts.append(part)
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        frames = list(pool.map(lambda part: _run(engine, part), parts))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=q.schema)
+
+
+def _parallel_heap(engine: Engine, q: _Query, streams: int) -> pl.DataFrame:
+    """The whole table over several connections at once, each stream scanning its own block range
+    of the heap (TID range scans): a split by subject id would have each stream scan every block,
+    since the heap is not clustered by subject. The last range is open-ended (rows appended since)."""
+    with _connection(engine) as conn:
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int", (q.table,)
+            )
+            blocks = int(cur.fetchone()[0])
+        conn.rollback()
+    step = max(1, -(-blocks // streams))
+    parts = []
+    for i, start in enumerate(range(0, max(blocks, 1), step)):
+        part = _Query(q.columns, q.table, list(q.where), dict(q.params), q.schema)
+        part.where.append(f"ctid >= '({start},0)'::tid")
+        if i < streams - 1 and start + step < blocks:
+            part.where.append(f"ctid < '({start + step},0)'::tid")
         parts.append(part)
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         frames = list(pool.map(lambda part: _run(engine, part), parts))

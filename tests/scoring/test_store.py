@@ -352,3 +352,19 @@ def test_read_subject_on_a_connection_and_after_a_dropped_connection(store: sa.E
                 break
         time.sleep(0.05)
     assert_frame_equal(read_subject(store, 3).records, expected.records)
+
+
+def test_parallel_reads_split_the_heap_or_the_subject_range(store: sa.Engine) -> None:
+    # Enough rows for the table to span many blocks.
+    more = [
+        _record(f"m{i:05d}", 1, 1 + i % 4, "tax_payment", dt.date(2025, 1, 1), T0, amount=float(i))
+        for i in range(3000)
+    ]
+    with store.begin() as conn:
+        conn.execute(sa.insert(Record), more)
+    whole = _sorted(read_records(store), "record_uid", "version")
+    assert whole.height == len(RECORDS) + 3000
+    for streams in (2, 3, 7):
+        assert_frame_equal(_sorted(read_records(store, streams=streams), "record_uid", "version"), whole)
+    in_range = _sorted(read_records(store, subject_range=(2, 4), streams=2), "record_uid", "version")
+    assert_frame_equal(in_range, whole.filter(pl.col("subject_id").is_between(2, 3)))
