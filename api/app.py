@@ -24,7 +24,7 @@ from sqlalchemy import text
 from api.logs import REQUEST_ID, configure_logging
 from api.metrics import CONTENT_TYPE_LATEST, HttpMetrics
 from api.problems import install_problem_handlers, internal_error
-from api.security import TokenBucket
+from api.security import KeyCache, TokenBucket
 from features.catalogue import load_catalogue
 from features.registry import load_registry
 from models.bundle import BundleError
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limits = LimitPolicy.load(settings.credit_limits_file)
     app.state.feature_names = FeatureNames()
     app.state.bundle_cache = BundleCache(settings.bundle_dir)
+    app.state.key_cache = KeyCache()
     app.state.limiter = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.metrics = metrics = HttpMetrics()
     install_problem_handlers(app)

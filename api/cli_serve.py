@@ -27,4 +27,7 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        # Workers import the scientific stack before they answer the supervisor's health check:
+        # give them time on a busy machine rather than killing and restarting them in a loop.
+        timeout_worker_healthcheck=60,
     )

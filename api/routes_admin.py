@@ -79,6 +79,7 @@ def delete_api_key(request: Request, who: Admin, session: DbSession, key_id: str
         request_id=request_id(request),
     )
     session.commit()
+    request.app.state.key_cache.clear()  # after the commit: no request can re-cache the key as valid
     return _key_view(row)
 
 

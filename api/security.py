@@ -27,6 +27,7 @@ from scoring.auth import ROLES, AuthError, Principal, authenticate
 
 __all__ = [
     "DbSession",
+    "KeyCache",
     "RowId",
     "TokenBucket",
     "db_session",
@@ -57,6 +58,34 @@ class TokenBucket:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate if self.rate > 0 else math.inf
+
+
+class KeyCache:
+    """API keys verified in the last ``ttl`` seconds (in-process): a bank's every request need not
+    read its key row. Revoking a key clears this process's cache; other worker processes stop
+    accepting a revoked key within ``ttl``."""
+
+    def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, credential: str) -> Principal | None:
+        item = self._items.get(credential)
+        if item is None or item[1] < time.monotonic():
+            return None
+        return item[0]
+
+    def put(self, credential: str, who: Principal) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[credential] = (who, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -97,8 +126,9 @@ def principal(request: Request, session: DbSession) -> Principal:
             "a bearer token or API key is required",
             headers={"WWW-Authenticate": 'Bearer realm="credit"'},
         )
+    cache: KeyCache = request.app.state.key_cache
     try:
-        who = authenticate(session, request.app.state.settings, credential)
+        who = cache.get(credential) or authenticate(session, request.app.state.settings, credential)
     except AuthError:
         raise Problem(
             401,
@@ -108,6 +138,7 @@ def principal(request: Request, session: DbSession) -> Principal:
         ) from None
     request.state.principal = who
     if who.key_id is not None:
+        cache.put(credential, who)
         wait = request.app.state.limiter.take(who.key_id)
         if wait > 0:
             raise Problem(

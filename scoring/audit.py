@@ -98,14 +98,29 @@ class AuditLog:
     ) -> AuditEntry:
         """Append one entry and move the anchor, in the session's transaction (the caller commits)."""
         bind = session.get_bind()
+        anchor: AuditAnchor | None = None
         if bind.dialect.name == "postgresql":
-            session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            # The anchor row is the chain's lock: locking it reads the head as last committed
+            # (one round trip). Only the very first entry, with no anchor yet, takes the advisory lock.
+            lock_anchor = (
+                sa.select(AuditAnchor)
+                .where(AuditAnchor.id == _ANCHOR_ID)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            anchor = session.execute(lock_anchor).scalar_one_or_none()
+            if anchor is None:
+                session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+                anchor = session.execute(lock_anchor).scalar_one_or_none()
         else:  # SQLite: a write first takes the database's write lock before the head is read
             session.execute(sa.update(AuditAnchor).where(AuditAnchor.id == _ANCHOR_ID).values(id=_ANCHOR_ID))
-        last = session.execute(
-            sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
-        seq, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, GENESIS)
+        if anchor is not None:
+            seq, prev = int(anchor.seq) + 1, str(anchor.hash)
+        else:
+            last = session.execute(
+                sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+            ).first()
+            seq, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, GENESIS)
         when = now or _utcnow()
         digest = details_digest(details or {})
         entry = AuditEntry(
@@ -122,7 +137,8 @@ class AuditLog:
             seq, when, entry.actor, entry.action, subject_ref, digest, entry.request_id, prev
         )
         session.add(entry)
-        anchor = session.get(AuditAnchor, _ANCHOR_ID)
+        if anchor is None:
+            anchor = session.get(AuditAnchor, _ANCHOR_ID)
         if anchor is None:
             anchor = AuditAnchor(id=_ANCHOR_ID)
             session.add(anchor)

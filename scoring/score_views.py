@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from features.catalogue import Catalogue
 from features.registry import Registry
 from scoring.explanations import Action, Reason
+from scoring.explanations import _value_text as value_text
 from scoring.scores import ScoringPolicy, parse_reasons
 
 __all__ = [
@@ -135,16 +136,6 @@ class FeatureNames:
         return {n: (float(v) if v != "" else None) for n, v in zip(names, values, strict=True)}
 
 
-def _value_text(unit: str, value: float | None, lang: str) -> str:
-    if value is None:
-        return "无记录" if lang == "zh" else "none"
-    if unit == "flag":
-        return ("是" if value > 0 else "否") if lang == "zh" else ("yes" if value > 0 else "no")
-    if unit == "share":
-        return f"{value:.0%}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
 def brief_reasons(
     row: Mapping[str, Any], registry: Registry, values: Mapping[str, float | None]
 ) -> list[dict[str, Any]]:
@@ -168,8 +159,8 @@ def brief_reasons(
                     "direction": direction,
                     "points": points,
                     "value": value,
-                    "zh": f"{spec.zh}：{_value_text(spec.unit, value, 'zh')}",
-                    "en": f"{spec.en[0].upper()}{spec.en[1:]}: {_value_text(spec.unit, value, 'en')}",
+                    "zh": f"{spec.zh}：{value_text(spec, value, 'zh')}",
+                    "en": f"{spec.en[0].upper()}{spec.en[1:]}: {value_text(spec, value, 'en')}",
                 }
             )
     return out

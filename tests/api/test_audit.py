@@ -154,3 +154,27 @@ def test_a_forged_anchor_is_found(seeded: Service, cli: CliRunner) -> None:
     audited(seeded)
     with make_sessionmaker(seeded.engine)() as s:
         assert not AuditLog(b"another key").verify(s).ok
+
+
+def test_concurrent_appends_keep_one_chain(engine: sa.Engine, service: Service) -> None:
+    """Writers in parallel transactions: every entry lands once, in one unbroken chain."""
+    import threading
+
+    audit = AuditLog.from_settings(service.settings)
+    sessions = make_sessionmaker(engine)
+
+    def writer(k: int) -> None:
+        for i in range(15):
+            with sessions() as session:
+                audit.append(session, actor=f"w{k}", action="test.append", details={"i": i})
+                session.commit()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with sessions() as session:
+        check = audit.verify(session)
+    assert check.ok, check.problems
+    assert check.entries == 90
