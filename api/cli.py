@@ -59,6 +59,7 @@ def _register() -> None:
         "api.cli_audit",
         "api.cli_disclosure",
         "api.cli_incentives",
+        "api.cli_rights",
     ):
         try:
             importlib.import_module(name)
