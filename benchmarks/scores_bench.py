@@ -44,7 +44,7 @@ from scoring.db.engine import make_engine
 from scoring.db.migrate import upgrade
 from scoring.features import read_feature_table
 from scoring.publish import BundleCache, current_score, publish_scores, rescore_subject
-from scoring.scores import FEATURE_DECIMALS, parse_reasons
+from scoring.scores import FEATURE_DECIMALS, parse_reasons, round_features
 from scoring.settings import Settings
 
 
@@ -148,7 +148,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} cores")
 
     # 1. Baseline: LightGBM's TreeSHAP on a sample.
-    sample = frame.head(args.sample)
+    sample = round_features(frame.head(args.sample), registry.names("person"))  # what the service scores
     X = sample.select(pl.col(f).cast(pl.Float64) for f in bundle.features).to_numpy()
     started = time.perf_counter()
     exact = np.asarray(bundle.booster.predict(X, pred_contrib=True, num_threads=2))  # type: ignore[union-attr]

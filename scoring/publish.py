@@ -439,9 +439,12 @@ def _dict(row: Any) -> dict[str, Any]:
 
 def current_score(bind: Engine | Connection, subject_id: int) -> dict[str, Any] | None:
     """The subject's score in force: its latest row in the published snapshot (None if none)."""
+    # Ordered like the (subject_id, snapshot_id, id) index, so the lookup is one index probe; an
+    # ORDER BY id alone lets PostgreSQL walk the primary key backwards through the whole table.
     sql = text(
-        f"{_SELECT} JOIN score_publications p ON p.snapshot_id = s.snapshot_id"
-        " WHERE s.subject_id = :sid ORDER BY s.id DESC LIMIT 1"
+        f"{_SELECT} WHERE s.subject_id = :sid"
+        " AND s.snapshot_id IN (SELECT snapshot_id FROM score_publications)"
+        " ORDER BY s.snapshot_id DESC, s.id DESC LIMIT 1"
     )
     with _conn(bind) as conn:
         row = conn.execute(sql, {"sid": int(subject_id)}).first()
@@ -452,7 +455,7 @@ def score_history(bind: Engine | Connection, subject_id: int) -> list[dict[str, 
     """Every score the subject has had in published (and since superseded) snapshots, oldest first."""
     sql = text(
         f"{_SELECT} JOIN score_snapshots n ON n.id = s.snapshot_id"
-        " WHERE s.subject_id = :sid AND n.status IN ('published', 'superseded') ORDER BY s.id"
+        " WHERE s.subject_id = :sid AND n.status IN ('published', 'superseded') ORDER BY s.snapshot_id, s.id"
     )
     with _conn(bind) as conn:
         return [_dict(r) for r in conn.execute(sql, {"sid": int(subject_id)})]

@@ -59,6 +59,7 @@ __all__ = [
     "is_minor",
     "listing_flags",
     "parse_reasons",
+    "round_features",
     "tier_codes",
 ]
 
@@ -165,7 +166,8 @@ def _add_years(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year + years, day=28)
 
 
-def _rounded(frame: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+def round_features(frame: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """Float features rounded to :data:`FEATURE_DECIMALS`: the values the models see and the hash covers."""
     floats = [n for n in names if frame.schema[n].is_float()]
     return frame.with_columns(pl.col(floats).round(FEATURE_DECIMALS)) if floats else frame
 
@@ -175,7 +177,9 @@ def canonical_features(frame: pl.DataFrame, names: Sequence[str]) -> pl.Series:
     if frame.height == 0:
         return pl.Series("features", [], dtype=pl.Utf8)
     exprs = [pl.col(n).cast(pl.Float64).cast(pl.Utf8).fill_null("") for n in names]
-    return _rounded(frame, names).select(pl.concat_str(exprs, separator="|").alias("features"))["features"]
+    return round_features(frame, names).select(pl.concat_str(exprs, separator="|").alias("features"))[
+        "features"
+    ]
 
 
 def feature_hash(canonical: str, names: Sequence[str], registry_version: str) -> str:
@@ -264,7 +268,7 @@ def compute_scores(
     if missing:
         raise ValueError(f"feature frame lacks registry columns {missing}")
     n = frame.height
-    frame = _rounded(frame, names)
+    frame = round_features(frame, names)
     canonical = canonical_features(frame, names)
     hashes = [feature_hash(c, names, registry.version) for c in canonical.to_list()]
     thin = thin_file_mask(
