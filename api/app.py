@@ -53,6 +53,7 @@ ROUTERS = (
     "api.routes_bank",
     "api.routes_supervisor",
     "api.routes_reviewer",
+    "api.routes_reports",
 )
 
 

@@ -346,7 +346,8 @@ def issue_report(
     now: dt.datetime | None = None,
 ) -> IssuedReport:
     """Build, store and register one report (in ``session``; the caller commits)."""
-    when = (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)).replace(microsecond=0)
+    # Read as known at this very moment (a record stored a moment ago is in); print to the second.
+    when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     number = _new_number(when.date())
     content = build_content(
         engine, session, subject, audience, number=number, issued_at=when, settings=settings, vault=vault
@@ -360,7 +361,7 @@ def issue_report(
             audience=audience,
             content_digest=digest,
             code=code,
-            issued_at=when,
+            issued_at=when.replace(microsecond=0),
             issued_to=who.actor[:96],
             purpose=purpose[:48],
         )

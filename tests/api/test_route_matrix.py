@@ -84,6 +84,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/reviewer/models/{group}/{version}/card"): only(reviewer=200),
     ("GET", "/v1/reviewer/drift"): only(reviewer=200),
     ("GET", "/v1/reviewer/decisions/{score_id}"): only(reviewer=200),
+    ("GET", "/v1/me/report"): only(citizen=200),
+    ("GET", "/v1/orgs/{code}/report"): only(enterprise_rep=200),
+    ("GET", "/v1/orgs/{code}/public-report"): public(200),
+    ("GET", "/v1/reports/{number}/verify"): public(200),
+    ("GET", "/v1/disclosure/feed"): public(200),
 }
 
 
@@ -146,6 +151,7 @@ def test_each_role_gets_the_expected_status_on_each_route(published: Service) ->
     creds = _credentials(seeded)
     citizen, rep = creds["citizen"], creds["enterprise_rep"]
     score_id = c.get("/v1/me/score", headers=citizen).json()["score_id"]
+    report = c.get(f"/v1/orgs/{ORG}/public-report?format=html")
     assessment = {
         "subject": {"type": "person", "identifier": P1},
         "consent_id": c.post("/v1/me/consents", json=CONSENT, headers=citizen).json()["id"],
@@ -197,6 +203,13 @@ def test_each_role_gets_the_expected_status_on_each_route(published: Service) ->
         ("GET", "/v1/reviewer/models/{group}/{version}"): ("/v1/reviewer/models/person/1", {}),
         ("GET", "/v1/reviewer/models/{group}/{version}/card"): ("/v1/reviewer/models/person/1/card", {}),
         ("GET", "/v1/reviewer/decisions/{score_id}"): (f"/v1/reviewer/decisions/{score_id}", {}),
+        ("GET", "/v1/orgs/{code}/report"): (f"/v1/orgs/{ORG}/report?format=html", {}),
+        ("GET", "/v1/orgs/{code}/public-report"): (f"/v1/orgs/{ORG}/public-report", {}),
+        ("GET", "/v1/reports/{number}/verify"): (
+            f"/v1/reports/{report.headers['x-report-number']}/verify?code={report.headers['x-report-code']}",
+            {},
+        ),
+        ("GET", "/v1/disclosure/feed"): ("/v1/disclosure/feed?on=2025-06-30", {}),
     }
     got: dict[tuple[str, str], dict[str, int]] = {}
     for method, template in MATRIX:
