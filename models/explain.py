@@ -113,55 +113,67 @@ def _goes_left(split: _Split, column: np.ndarray) -> np.ndarray:
     return values <= split.threshold
 
 
-_MISSING = {"None": 0, "Zero": 1, "NaN": 2}
 _COMPILED_MAX_SPLITS = 8  # pattern codes fit a byte
 _SUB_CHUNK = 1 << 16
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _pattern_codes(
-    X, n_splits, feat, thr, default_left, missing, is_cat, cat_mask, codes, present, first_row
+    XT, n_splits, feat, thr, default_left, nan_left, zero_missing, is_cat, cat_mask, codes, present, first_row
 ):
-    """Pass 1: each row's pattern code in every tree; which codes occur and their first row."""
-    n = X.shape[0]
-    for i in range(n):
-        for t in range(n_splits.shape[0]):
-            code = 0
-            for j in range(n_splits[t]):
-                v = X[i, feat[t, j]]
-                if is_cat[t, j]:
-                    if np.isnan(v):
-                        left = False
-                    else:
+    """Pass 1, a tree at a time over feature columns (``XT`` is feature-major): every row's pattern
+    code in the tree (``codes[t, i]``), which codes occur and the first row of each."""
+    n = XT.shape[1]
+    for t in numba.prange(n_splits.shape[0]):
+        for j in range(n_splits[t]):
+            col = XT[feat[t, j]]
+            bit = np.uint8(1 << j)
+            if is_cat[t, j]:
+                mask = cat_mask[t, j]
+                for i in range(n):
+                    v = col[i]
+                    if not np.isnan(v):
                         iv = np.int64(v)
-                        bit = (cat_mask[t, j] >> np.uint64(iv)) & np.uint64(1) if 0 <= iv < 64 else 0
-                        left = bool(bit == 1)
-                else:
-                    if np.isnan(v) and missing[t, j] != 2:
-                        v = 0.0
-                    if (missing[t, j] == 1 and abs(v) <= 1e-35) or (missing[t, j] == 2 and np.isnan(v)):
-                        left = default_left[t, j]
+                        if 0 <= iv < 64 and (mask >> np.uint64(iv)) & np.uint64(1) == 1:
+                            codes[t, i] |= bit
+            else:
+                th = thr[t, j]
+                dl = default_left[t, j]
+                nl = nan_left[t, j]
+                zm = zero_missing[t, j]
+                for i in range(n):
+                    v = col[i]
+                    if np.isnan(v):
+                        left = nl
+                    elif zm and abs(v) <= 1e-35:
+                        left = dl
                     else:
-                        left = v <= thr[t, j]
-                if left:
-                    code |= 1 << j
-            codes[i, t] = code
-            if not present[t, code]:
-                present[t, code] = True
-                first_row[t, code] = i
+                        left = v <= th
+                    if left:
+                        codes[t, i] |= bit
+        for i in range(n):
+            c = codes[t, i]
+            if not present[t, c]:
+                present[t, c] = True
+                first_row[t, c] = i
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _accumulate(codes, k, tfeat, table, out):
-    """Pass 2: add every tree's table entry for the row's pattern to the row's contributions."""
-    n, trees = codes.shape
+    """Pass 2, blocks of rows in parallel: add every tree's table entry for the row's pattern."""
+    trees, n = codes.shape
     bias = out.shape[1] - 1
-    for i in range(n):
+    blocks = (n + 1023) // 1024
+    for b in numba.prange(blocks):
+        lo = b * 1024
+        hi = min(n, lo + 1024)
         for t in range(trees):
-            c = codes[i, t]
-            for s in range(k[t]):
-                out[i, tfeat[t, s]] += table[t, c, s]
-            out[i, bias] += table[t, c, k[t]]
+            kt = k[t]
+            for i in range(lo, hi):
+                c = codes[t, i]
+                for s in range(kt):
+                    out[i, tfeat[t, s]] += table[t, c, s]
+                out[i, bias] += table[t, c, kt]
 
 
 class _Compiled:
@@ -175,14 +187,15 @@ class _Compiled:
         self.feat = np.zeros((T, width), dtype=np.int64)
         self.thr = np.zeros((T, width), dtype=np.float64)
         self.default_left = np.zeros((T, width), dtype=np.bool_)
-        self.missing = np.zeros((T, width), dtype=np.int64)
+        self.nan_left = np.zeros((T, width), dtype=np.bool_)  # where LightGBM sends a NaN
+        self.zero_missing = np.zeros((T, width), dtype=np.bool_)  # zero counts as missing
         self.is_cat = np.zeros((T, width), dtype=np.bool_)
         self.cat_mask = np.zeros((T, width), dtype=np.uint64)
         for t, tree in enumerate(trees):
             for j, sp in enumerate(tree.splits):
                 self.feat[t, j] = sp.feature
                 self.default_left[t, j] = sp.default_left
-                self.missing[t, j] = _MISSING.get(sp.missing, 0)
+                self.zero_missing[t, j] = sp.missing == "Zero"
                 if sp.categorical:
                     assert isinstance(sp.threshold, frozenset)
                     self.is_cat[t, j] = True
@@ -190,6 +203,10 @@ class _Compiled:
                 else:
                     assert isinstance(sp.threshold, float)
                     self.thr[t, j] = sp.threshold
+                    # NaN: the default side when missing is NaN or zero (NaN reads as 0), else 0 <= threshold.
+                    self.nan_left[t, j] = (
+                        sp.default_left if sp.missing in ("NaN", "Zero") else sp.threshold >= 0.0
+                    )
         self.k = np.array([t.features.size for t in trees], dtype=np.int64)
         self.tfeat = np.zeros((T, kmax), dtype=np.int64)
         for t, tree in enumerate(trees):
@@ -284,7 +301,7 @@ class PatternTreeShap:
         leaves = leaves.reshape(check, -1)
         for t, tree in enumerate(self.trees):
             if tree.splits and not np.array_equal(
-                self._leaves(tree, codes[:check, t].astype(np.int64)), leaves[:, t]
+                self._leaves(tree, codes[t, :check].astype(np.int64)), leaves[:, t]
             ):
                 raise ExplainError(f"tree {t}: split patterns disagree with LightGBM's leaves")
 
@@ -295,16 +312,17 @@ class PatternTreeShap:
         out = np.zeros((n, self.n_features + 1), dtype=np.float64)
         for start in range(0, n, _SUB_CHUNK):
             part = X[start : start + _SUB_CHUNK]
-            codes = np.zeros((part.shape[0], T), dtype=np.uint8)
+            codes = np.zeros((T, part.shape[0]), dtype=np.uint8)
             present = np.zeros((T, c.codes), dtype=np.bool_)
             first_row = np.zeros((T, c.codes), dtype=np.int64)
             _pattern_codes(
-                part,
+                np.ascontiguousarray(part.T),
                 c.n_splits,
                 c.feat,
                 c.thr,
                 c.default_left,
-                c.missing,
+                c.nan_left,
+                c.zero_missing,
                 c.is_cat,
                 c.cat_mask,
                 codes,

@@ -56,6 +56,7 @@ __all__ = [
     "class_codes",
     "compute_scores",
     "feature_hash",
+    "feature_hashes",
     "is_minor",
     "listing_flags",
     "parse_reasons",
@@ -183,8 +184,19 @@ def canonical_features(frame: pl.DataFrame, names: Sequence[str]) -> pl.Series:
 
 
 def feature_hash(canonical: str, names: Sequence[str], registry_version: str) -> str:
-    head = f"{registry_version}\n{','.join(names)}\n".encode()
-    return hashlib.sha256(head + canonical.encode()).hexdigest()
+    """sha256 of the registry version, the feature names and the canonical values."""
+    return feature_hashes([canonical], names, registry_version)[0]
+
+
+def feature_hashes(canonical: Sequence[str], names: Sequence[str], registry_version: str) -> list[str]:
+    """:func:`feature_hash` of many rows (the common prefix is hashed once)."""
+    head = hashlib.sha256(f"{registry_version}\n{','.join(names)}\n".encode())
+    out = []
+    for text in canonical:
+        h = head.copy()
+        h.update(text.encode())
+        out.append(h.hexdigest())
+    return out
 
 
 def parse_reasons(text: str | None) -> list[tuple[str, float]]:
@@ -270,7 +282,7 @@ def compute_scores(
     n = frame.height
     frame = round_features(frame, names)
     canonical = canonical_features(frame, names)
-    hashes = [feature_hash(c, names, registry.version) for c in canonical.to_list()]
+    hashes = feature_hashes(canonical.to_list(), names, registry.version)
     thin = thin_file_mask(
         frame["record_count"].to_numpy(),
         frame["record_tenure_months"].to_numpy(),
