@@ -60,6 +60,7 @@ def _register() -> None:
         "api.cli_disclosure",
         "api.cli_incentives",
         "api.cli_rights",
+        "api.cli_demo",
     ):
         try:
             importlib.import_module(name)

@@ -1,31 +1,53 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (SQLite + local MLflow under var/): a small synthetic city,
 # end to end — generate, ingest, build features, train and register both subjects' models, publish
-# scores with reasons.
-# Run through `make demo`. DEMO_PEOPLE / DEMO_ENTERPRISES change the size.
+# scores with reasons — then start the HTTP service and print development credentials per role.
+#
+# Run through `make demo`. Environment:
+#   DEMO_PEOPLE / DEMO_ENTERPRISES   size of the city (default 3000 / 800)
+#   DEMO_VAR                         working folder (default var; a fresh one starts from scratch)
+#   DEMO_SERVE=0                     stop after printing the credentials (non-interactive runs)
+#   DEMO_PORT                        port of the service (default 8000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-CITY=var/city
+VAR=${DEMO_VAR:-var}
+CITY=$VAR/city
 AS_OF=2025-06-30
+PORT=${DEMO_PORT:-8000}
+export CREDIT_VAR_DIR=$VAR
+export CREDIT_DATABASE_URL=${CREDIT_DATABASE_URL:-sqlite:///$VAR/credit.db}
+export CREDIT_MLFLOW_TRACKING_URI=${CREDIT_MLFLOW_TRACKING_URI:-sqlite:///$VAR/mlflow.db}
+export CREDIT_MLFLOW_ARTIFACT_ROOT=${CREDIT_MLFLOW_ARTIFACT_ROOT:-$VAR/mlruns}
+export CREDIT_BUNDLE_DIR=${CREDIT_BUNDLE_DIR:-$VAR/bundles}
+mkdir -p "$VAR"
+started=$(date +%s)
+step() { echo "== $1  ($(($(date +%s) - started)) s)"; }
 
-echo "== database"
+step "database"
 "$BIN/credit" db upgrade
-echo "== synthetic city"
-"$BIN/credit" synth --people "${DEMO_PEOPLE:-10000}" --enterprises "${DEMO_ENTERPRISES:-1000}" --months 36 \
+step "synthetic city"
+rm -rf "$CITY"
+"$BIN/credit" synth --people "${DEMO_PEOPLE:-3000}" --enterprises "${DEMO_ENTERPRISES:-800}" --months 36 \
   --as-of "$AS_OF" --seed 7 --out "$CITY"
-echo "== ingestion"
+step "ingestion"
 "$BIN/credit" ingest "$CITY/files"
-echo "== features"
+step "features"
 "$BIN/credit" features build --as-of "$AS_OF"
-echo "== models"
+step "models"
 "$BIN/credit" train --subject person --model lgbm --as-of "$AS_OF" --truth "$CITY/truth" --actor demo
 "$BIN/credit" train --subject person --model scorecard --as-of "$AS_OF" --truth "$CITY/truth" --actor demo
 "$BIN/credit" train --subject enterprise --model lgbm --as-of "$AS_OF" --truth "$CITY/truth" --actor demo
 "$BIN/credit" models list
-echo "== scores"
+step "scores"
 "$BIN/credit" score --as-of "$AS_OF"
-echo
-echo "Done. Browse the runs, registered models and model cards with:"
-echo "  $BIN/mlflow ui --backend-store-uri sqlite:///var/mlflow.db"
-echo "Model cards are also under var/cards/."
+step "credentials"
+"$BIN/credit" demo-credentials --bank demo-bank --port "$PORT" | tee "$VAR/demo-credentials.txt"
+step "done"
+echo "Browse the runs, registered models and model cards with:"
+echo "  $BIN/mlflow ui --backend-store-uri $CREDIT_MLFLOW_TRACKING_URI"
+echo "Model cards are also under $VAR/cards/; the credentials above are in $VAR/demo-credentials.txt."
+if [ "${DEMO_SERVE:-1}" != "0" ]; then
+  echo "== service on http://127.0.0.1:$PORT (OpenAPI at /docs); Ctrl-C stops it"
+  exec "$BIN/credit" serve --port "$PORT"
+fi
