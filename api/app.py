@@ -55,6 +55,7 @@ ROUTERS = (
     "api.routes_supervisor",
     "api.routes_reviewer",
     "api.routes_reports",
+    "api.routes_monitoring",
 )
 
 

@@ -89,6 +89,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/orgs/{code}/public-report"): public(200),
     ("GET", "/v1/reports/{number}/verify"): public(200),
     ("GET", "/v1/disclosure/feed"): public(200),
+    ("GET", "/v1/supervisor/bulletins/{period}"): only(supervisor=200),
+    ("GET", "/v1/supervisor/coverage"): only(supervisor=200),
+    ("GET", "/v1/supervisor/warnings"): only(supervisor=200),
 }
 
 
@@ -210,6 +213,8 @@ def test_each_role_gets_the_expected_status_on_each_route(published: Service) ->
             {},
         ),
         ("GET", "/v1/disclosure/feed"): ("/v1/disclosure/feed?on=2025-06-30", {}),
+        ("GET", "/v1/supervisor/bulletins/{period}"): ("/v1/supervisor/bulletins/2026-Q4", {}),
+        ("GET", "/v1/supervisor/warnings"): ("/v1/supervisor/warnings?from=2025-01-01", {}),
     }
     got: dict[tuple[str, str], dict[str, int]] = {}
     for method, template in MATRIX:
