@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 100
     # Threads per worker process running the (synchronous) routes. Few: many threads fighting over
     # the GIL stretch each transaction, and the audit chain's lock is held until the commit.
-    http_threads: int = 8
+    http_threads: int = 4
     # HMAC key of the integrity codes printed on credit reports (scoring/reports.py), and the
     # public address a report's QR code and verify link point to.
     report_key: SecretStr = SecretStr(DEV_REPORT_KEY)
