@@ -22,6 +22,7 @@ each only when it moves the score by at least ``min_points``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +114,7 @@ def _goes_left(split: _Split, column: np.ndarray) -> np.ndarray:
     return values <= split.threshold
 
 
+_KERNEL_LOCK = threading.Lock()
 _COMPILED_MAX_SPLITS = 8  # pattern codes fit a byte
 _SUB_CHUNK = 1 << 16
 
@@ -306,6 +308,12 @@ class PatternTreeShap:
                 raise ExplainError(f"tree {t}: split patterns disagree with LightGBM's leaves")
 
     def _contributions_compiled(self, X: np.ndarray) -> np.ndarray:
+        # numba's default thread pool does not take parallel kernels from two threads at once, and
+        # the explainer's tables fill as it goes: one call at a time per process.
+        with _KERNEL_LOCK:
+            return self._contributions_locked(X)
+
+    def _contributions_locked(self, X: np.ndarray) -> np.ndarray:
         c = self._compiled
         assert c is not None
         n, T = X.shape[0], len(self.trees)
