@@ -5,7 +5,8 @@ or logged in clear — or an organisation by unified social credit code), a cons
 subject (its id), a purpose and an amount. The assessment is given only when that consent is
 the subject's, to this bank, for this purpose, and in force now (``consent_in_force``); an
 unknown subject and a missing, expired, revoked, foreign or wrong-purpose consent are one and
-the same refusal (:class:`AssessmentRefused`), so a bank cannot probe who has a credit file.
+the same refusal (the route answers both with one problem), so a bank cannot probe who has a
+credit file.
 
 The answer is read from the published score row (no model runs on the request path): PD,
 score and tier or class, active listings, the stored principal reasons in words, the model
@@ -13,8 +14,8 @@ version, and a suggested limit from the policy table (:class:`LimitPolicy`, defa
 ``scoring/credit_limits.yaml``; ``CREDIT_CREDIT_LIMITS_FILE`` names another).
 
 Assessments are stored (``bank_assessments``) with the bank's ``Idempotency-Key``: a retry with
-the same key and request gets the stored answer; the same key with another request is an
-:class:`IdempotencyConflict`.
+the same key and request gets the stored answer; the same key with another request is refused
+by the route. Refusals are not stored: a retry after one is decided afresh.
 """
 
 from __future__ import annotations
@@ -38,9 +39,7 @@ from scoring.identity import IdentityVault
 
 __all__ = [
     "DEFAULT_LIMITS_FILE",
-    "AssessmentRefused",
     "AssessmentRequest",
-    "IdempotencyConflict",
     "LimitPolicy",
     "Suggestion",
     "consent_in_force",
@@ -50,14 +49,6 @@ __all__ = [
 ]
 
 DEFAULT_LIMITS_FILE = Path(__file__).with_name("credit_limits.yaml")
-
-
-class AssessmentRefused(Exception):
-    """No such subject, or no valid consent of it for this bank and purpose (deliberately one error)."""
-
-
-class IdempotencyConflict(Exception):
-    """The idempotency key was already used for a different request."""
 
 
 @dataclass(frozen=True)
