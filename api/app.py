@@ -56,6 +56,8 @@ ROUTERS = (
     "api.routes_reviewer",
     "api.routes_reports",
     "api.routes_monitoring",
+    "api.routes_benefits",
+    "api.routes_rights",
 )
 
 

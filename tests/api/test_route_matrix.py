@@ -11,9 +11,14 @@ from typing import Any
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from api_service import ORG, P1, Service, sic
+from sqlalchemy.orm import Session
 
 from api.security import flat_routes, route_roles
+from scoring.benefits import issue_card_token
+from scoring.db.tables import Subject
+from scoring.inspections import add_inspector
 from scoring.publish import publish_scores
 
 ROLES = (
@@ -92,6 +97,28 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/supervisor/bulletins/{period}"): only(supervisor=200),
     ("GET", "/v1/supervisor/coverage"): only(supervisor=200),
     ("GET", "/v1/supervisor/warnings"): only(supervisor=200),
+    ("GET", "/v1/me/benefits"): only(citizen=200),
+    ("GET", "/v1/me/grants"): only(citizen=200),
+    ("POST", "/v1/me/objections"): only(citizen=201),
+    ("POST", "/v1/me/repairs"): only(citizen=422),  # a paid contribution is not a negative record
+    ("POST", "/v1/me/reviews"): only(citizen=422),  # one open review at a time: one is asked for above
+    ("GET", "/v1/me/cases"): only(citizen=200),
+    ("GET", "/v1/partner/eligibility"): only(partner=200),
+    ("POST", "/v1/partner/grants"): only(partner=404),  # metro provides no benefit of the catalogue
+    ("POST", "/v1/partner/obligations/{obligation_id}/settlement"): only(partner=404),
+    ("POST", "/v1/department/checks"): only(department=201),
+    ("POST", "/v1/department/checks/{check_id}/feedback"): only(department=422),  # no such measure
+    ("POST", "/v1/department/objections/{objection_id}/decision"): only(department=200),
+    ("POST", "/v1/lists"): only(supervisor=201),
+    ("POST", "/v1/lists/{listing_id}/verify"): only(supervisor=200),
+    ("POST", "/v1/lists/{listing_id}/publish"): only(supervisor=200),
+    ("POST", "/v1/lists/{listing_id}/exit"): only(supervisor=200),
+    ("POST", "/v1/supervisor/plans"): only(supervisor=201),
+    ("GET", "/v1/supervisor/plans/{plan_no}/verify"): only(supervisor=200),
+    ("GET", "/v1/supervisor/plans/{plan_no}/export"): only(supervisor=200),
+    ("POST", "/v1/supervisor/plans/{plan_no}/results"): only(supervisor=201),
+    ("GET", "/v1/reviewer/reviews"): only(reviewer=200),
+    ("POST", "/v1/reviewer/reviews/{review_id}/decision"): only(reviewer=200),
 }
 
 
@@ -146,6 +173,101 @@ def published(service_factory: Any, api_bundles: Path) -> Service:
     card.parent.mkdir(parents=True)
     card.write_text("# card\n", encoding="utf-8")
     return service
+
+
+LISTING = {"department": "market_regulation", "doc_no": "闽市监〔2025〕1号", "area": "市场监管",
+           "legal_basis": "《严重违法失信名单管理办法》第二条", "decided_on": "2025-06-01",
+           "valid_to": "2028-06-01"}  # fmt: skip
+
+
+def _listing(s: Service, list_type: str, *steps: str) -> int:
+    """A listing of ORG proposed by sup-2, then taken through ``steps`` by sup-3."""
+    other = s.auth(s.token("supervisor", "sup-3"))
+    body = {**LISTING, "list_type": list_type, "subject": ORG, "doc_no": f"闽市监〔2025〕{len(steps) + 2}号"}
+    r = s.client.post("/v1/lists", json=body, headers=s.auth(s.token("supervisor", "sup-2")))
+    assert r.status_code == 201, r.text
+    listing_id = int(r.json()["id"])
+    for step in steps:
+        assert s.client.post(f"/v1/lists/{listing_id}/{step}", headers=other).status_code == 200
+    return listing_id
+
+
+def _rights_and_incentives(s: Service, creds: dict[str, dict[str, str]]) -> dict[Any, Any]:
+    """Requests of the incentive, list, objection, review and plan routes (and what they need)."""
+    c, citizen, dept = s.client, creds["citizen"], creds["department"]
+    with Session(s.engine) as session, session.begin():
+        subject = session.execute(
+            sa.select(Subject).where(Subject.subject_key == s.pseudonym(P1))
+        ).scalar_one()
+        token = issue_card_token(session, s.settings, subject, "metro")
+        for code, name in (("ZF-0001", "Li"), ("ZF-0002", "Wang")):
+            add_inspector(session, code=code, name=name, department="market_regulation", sectors="*")
+    uids = [r["record_uid"] for r in c.get("/v1/me/file", headers=citizen).json()["records"]]
+    objection = c.post("/v1/me/objections", json={"record_uid": uids[0], "reason": "paid"}, headers=citizen)
+    review = c.post("/v1/me/reviews", json={"reason": "please check"}, headers=citizen)
+    check = c.post(
+        "/v1/department/checks", json={"subject": P1, "scenario": "subsidy_application"}, headers=dept
+    )
+    sup = creds["supervisor"]
+    plan = c.post("/v1/supervisor/plans", json={"sector": "retail", "period": "2025"}, headers=sup)
+    for r in (objection, review, check, plan):
+        assert r.status_code == 201, r.text
+    no = plan.json()["plan_no"]
+    grant = {"token": token, "benefit": "library_deposit_waiver"}
+    result = {"org_code": ORG, "result": "compliant", "inspected_on": "2025-07-10"}
+    return {
+        ("POST", "/v1/me/objections"): (
+            "/v1/me/objections",
+            {"json": {"record_uid": uids[1], "reason": "x"}},
+        ),
+        ("POST", "/v1/me/repairs"): (
+            "/v1/me/repairs",
+            {"json": {"record_uid": uids[1], "proof": "paid", "commitment": "CN-1"}},
+        ),
+        ("POST", "/v1/me/reviews"): ("/v1/me/reviews", {"json": {"reason": "again"}}),
+        ("GET", "/v1/partner/eligibility"): (f"/v1/partner/eligibility?token={token}", {}),
+        ("POST", "/v1/partner/grants"): (
+            "/v1/partner/grants",
+            {"json": grant, "headers": {"Idempotency-Key": "k-1"}},
+        ),
+        ("POST", "/v1/partner/obligations/{obligation_id}/settlement"): (
+            "/v1/partner/obligations/1/settlement",
+            {"json": {"reference": "PAY-1"}},
+        ),
+        ("POST", "/v1/department/checks"): (
+            "/v1/department/checks",
+            {"json": {"subject": P1, "scenario": "government_procurement"}},
+        ),
+        ("POST", "/v1/department/checks/{check_id}/feedback"): (
+            f"/v1/department/checks/{check.json()['check_id']}/feedback",
+            {"json": {"measure": "no_such_measure", "outcome": "applied"}},
+        ),
+        ("POST", "/v1/department/objections/{objection_id}/decision"): (
+            f"/v1/department/objections/{objection.json()['id']}/decision",
+            {"json": {"upheld": False, "reason": "the contribution was recorded as paid"}},
+        ),
+        ("POST", "/v1/lists"): ("/v1/lists", {"json": {**LISTING, "list_type": "red", "subject": ORG}}),
+        ("POST", "/v1/lists/{listing_id}/verify"): (f"/v1/lists/{_listing(s, 'red')}/verify", {}),
+        ("POST", "/v1/lists/{listing_id}/publish"): (f"/v1/lists/{_listing(s, 'red', 'verify')}/publish", {}),
+        ("POST", "/v1/lists/{listing_id}/exit"): (
+            f"/v1/lists/{_listing(s, 'red', 'verify', 'publish')}/exit",
+            {"json": {"reason": "the determination was revoked"}},
+        ),
+        ("POST", "/v1/supervisor/plans"): (
+            "/v1/supervisor/plans",
+            {"json": {"sector": "retail", "period": "2026"}},
+        ),
+        ("GET", "/v1/supervisor/plans/{plan_no}/verify"): (f"/v1/supervisor/plans/{no}/verify", {}),
+        ("GET", "/v1/supervisor/plans/{plan_no}/export"): (f"/v1/supervisor/plans/{no}/export", {}),
+        ("POST", "/v1/supervisor/plans/{plan_no}/results"): (
+            f"/v1/supervisor/plans/{no}/results",
+            {"json": result},
+        ),
+        ("POST", "/v1/reviewer/reviews/{review_id}/decision"): (
+            f"/v1/reviewer/reviews/{review.json()['id']}/decision",
+            {"json": {"outcome": "confirmed", "reason": "records are right"}},
+        ),
+    }
 
 
 def test_each_role_gets_the_expected_status_on_each_route(published: Service) -> None:
@@ -215,13 +337,15 @@ def test_each_role_gets_the_expected_status_on_each_route(published: Service) ->
         ("GET", "/v1/disclosure/feed"): ("/v1/disclosure/feed?on=2025-06-30", {}),
         ("GET", "/v1/supervisor/bulletins/{period}"): ("/v1/supervisor/bulletins/2026-Q4", {}),
         ("GET", "/v1/supervisor/warnings"): ("/v1/supervisor/warnings?from=2025-01-01", {}),
+        **_rights_and_incentives(seeded, creds),
     }
     got: dict[tuple[str, str], dict[str, int]] = {}
     for method, template in MATRIX:
         path, kwargs = requests.get((method, template), (template, {}))
         got[(method, template)] = {}
         for role in ROLES:
-            r = c.request(method, path, headers=creds[role], **kwargs)
+            extra = kwargs.get("headers", {})
+            r = c.request(method, path, **{**kwargs, "headers": {**creds[role], **extra}})
             got[(method, template)][role] = r.status_code
             if r.status_code >= 400 and template != "/readyz":  # readiness answers with its own report
                 assert r.headers["content-type"] == "application/problem+json", (method, template, role)
