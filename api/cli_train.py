@@ -157,7 +157,9 @@ def _train_store(
                     train_as_of=train_as_of,
                     truth_dir=truth,
                     actor=actor,
-                    progress=lambda m: console.print(f"[dim]{m}[/dim]"),
+                    progress=lambda m: console.print(
+                        f"[dim]{time.perf_counter() - started:7.1f} s  {m}[/dim]"
+                    ),
                     data=data,
                 )
             except ValueError as exc:
