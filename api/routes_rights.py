@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from api import score_context as ctx
 from api.problems import Problem
-from api.routes_common import audit_of, request_id
+from api.routes_common import audit_of, request_id, route_of
 from api.security import DbSession, RowId, require
 from scoring.auth import Principal
 from scoring.credit_file import person
@@ -43,6 +43,7 @@ from scoring.inspections import (
     verify_plan,
 )
 from scoring.objections import decide_objection, file_objection
+from scoring.register import record_read
 from scoring.repair import apply_repair
 from scoring.reviews import decide_review, request_review, review_queue
 from scoring.rights import RightsError, objection_view, repair_view, review_view, subject_cases
@@ -239,8 +240,22 @@ class ReviewDecisionIn(BaseModel):
 @router.get("/v1/reviewer/reviews", summary="Open score reviews, earliest due first.")
 def reviews_queue(request: Request, who: Reviewer, session: DbSession) -> list[dict[str, Any]]:
     rows = review_queue(session)
-    keys = {s.id: s.subject_key for s in (session.get(Subject, r.subject_id) for r in rows) if s is not None}
-    out = [{**review_view(r), "subject_key": keys.get(r.subject_id)} for r in rows]
+    subjects = {r.subject_id: session.get(Subject, r.subject_id) for r in rows}
+    out = []
+    for r in rows:
+        subject = subjects[r.subject_id]
+        out.append({**review_view(r), "subject_key": subject.subject_key if subject else None})
+    for subject in subjects.values():  # the queue shows each subject's score: a read of it
+        if subject is not None:
+            record_read(
+                session,
+                audit_of(request),
+                who=who,
+                subject=subject,
+                purpose="score_review",
+                route=route_of(request),
+                request_id=request_id(request),
+            )
     audit_of(request).append(
         session,
         actor=who.actor,

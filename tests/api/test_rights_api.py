@@ -69,6 +69,8 @@ def test_reviewer_decides_a_review_the_citizen_asked_for(scored: Service) -> Non
     assert queue.status_code == 200
     assert [q["id"] for q in queue.json()] == [review["id"]]
     assert queue.json()[0]["subject_key"] == s.pseudonym(SCORED)
+    reads = s.client.get("/v1/me/queries", headers=me).json()["queries"]
+    assert any(q["accessor_role"] == "reviewer" and q["purpose"] == "score_review" for q in reads)
     url = f"/v1/reviewer/reviews/{review['id']}/decision"
     r = s.client.post(url, json={"outcome": "confirmed", "reason": "records are right"}, headers=reviewer)
     assert r.status_code == 200, r.text
