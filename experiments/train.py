@@ -162,8 +162,8 @@ def _estimator(family: str, monotone: dict[str, int]) -> MonotoneLgbm | WoeScore
         # 5-10 % bad rate this generalises out of time better than deeper trees (docs/models.md).
         return MonotoneLgbm(
             monotone=monotone,
-            n_estimators=600,
-            learning_rate=0.02,
+            n_estimators=300,
+            learning_rate=0.04,
             num_leaves=7,
             min_child_samples=200,
             n_jobs=2,
