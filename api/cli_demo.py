@@ -9,12 +9,15 @@ prints them with example requests. Development and test only.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Annotated
 
 import sqlalchemy as sa
 import typer
 
 from api.cli import app
+from features.ids import mask_identifier
 from scoring.settings import get_settings
 
 TTL = 12 * 3600
@@ -111,7 +114,21 @@ def demo_credentials(
         ("admin", token("admin", "demo-admin"), "GET /v1/admin/api-keys, /v1/admin/audit/verify"),
     ]  # fmt: skip
     typer.echo(f"Service: {url}   (OpenAPI: {url}/docs)")
-    typer.echo(f"Sample citizen: identity number {number} (synthetic), pseudonym {citizen_key}")
+    # Screens show identity numbers masked: the bank's example body (which must carry the number)
+    # goes to a file only its owner can read.
+    body_path = Path(settings.var_dir) / "demo-bank-request.json"
+    body_path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "subject": {"type": "person", "identifier": number},
+        "consent_id": consent_id,
+        "purpose": "credit_loan",
+        "amount": 100000,
+    }
+    body_path.write_text(json.dumps(body, ensure_ascii=False) + "\n", encoding="utf-8")
+    body_path.chmod(0o600)
+    typer.echo(
+        f"Sample citizen: identity number {mask_identifier(number)} (synthetic), pseudonym {citizen_key}"
+    )
     typer.echo(f"Sample organisation: {org_code}")
     typer.echo(f"Consent {consent_id}: the citizen lets {bank} assess a credit loan for 90 days")
     typer.echo("Development credentials (send as 'Authorization: Bearer <credential>'):")
@@ -122,6 +139,5 @@ def demo_credentials(
     typer.echo(
         f"  curl -s -X POST {url}/v1/bank/assessments -H 'Authorization: Bearer {bank_key}'"
         " -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1'"
-        f""" -d '{{"subject": {{"type": "person", "identifier": "{number}"}}, "consent_id": {consent_id},"""
-        """ "purpose": "credit_loan", "amount": 100000}'"""
+        f" -d @{body_path}"
     )
