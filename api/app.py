@@ -15,11 +15,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from api.logs import REQUEST_ID, configure_logging
@@ -61,6 +64,31 @@ ROUTERS = (
 )
 
 
+def _local_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` with its JavaScript and CSS served by the service itself (the
+    default page loads them from a CDN, which a closed network cannot reach). The assets are
+    swagger-ui-dist 5 (``api/static/swagger-ui``: Swagger UI 4 cannot read OpenAPI 3.1)."""
+    assets = "/static/swagger-ui"
+    app.mount(
+        assets, StaticFiles(directory=Path(__file__).parent / "static" / "swagger-ui"), name="swagger-ui"
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title=f"{app.title} — API",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
 def serve_app() -> FastAPI:
     """``credit serve``'s factory: JSON logs to stderr, then the app."""
     configure_logging()
@@ -89,7 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Credit files, explainable scores and enterprise classes, incentives and rights.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: no request leaves the service
+        redoc_url=None,
     )
+    _local_docs(app)
     app.state.settings = settings
     app.state.vault = IdentityVault.from_settings(settings)
     app.state.audit = AuditLog.from_settings(settings)

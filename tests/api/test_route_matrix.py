@@ -53,7 +53,6 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/openapi.json"): public(200),
     ("GET", "/docs"): public(200),
     ("GET", "/docs/oauth2-redirect"): public(200),
-    ("GET", "/redoc"): public(200),
     ("GET", "/v1/whoami"): EVERYONE,
     ("GET", "/v1/me"): only(citizen=200),
     ("GET", "/v1/me/file"): only(citizen=200),
