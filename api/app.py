@@ -59,6 +59,7 @@ ROUTERS = (
     "api.routes_reviewer",
     "api.routes_reports",
     "api.routes_monitoring",
+    "api.routes_commitments",
     "api.routes_benefits",
     "api.routes_rights",
 )

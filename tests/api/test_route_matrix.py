@@ -93,6 +93,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/orgs/{code}/public-report"): public(200),
     ("GET", "/v1/reports/{number}/verify"): public(200),
     ("GET", "/v1/disclosure/feed"): public(200),
+    ("GET", "/v1/commitments/items"): public(200),
+    ("GET", "/v1/commitments/published"): public(200),
+    ("POST", "/v1/me/commitments"): only(citizen=201),
+    ("GET", "/v1/me/commitments"): only(citizen=200),
+    ("POST", "/v1/orgs/{code}/commitments"): only(enterprise_rep=201),
+    ("GET", "/v1/department/commitments/due"): only(department=200),
+    # The hrss key may not decide a commitment the tax office supervises.
+    ("POST", "/v1/department/commitments/{commitment_no}/decision"): only(department=422),
     ("GET", "/v1/supervisor/bulletins/{period}"): only(supervisor=200),
     ("GET", "/v1/supervisor/coverage"): only(supervisor=200),
     ("GET", "/v1/supervisor/warnings"): only(supervisor=200),
@@ -291,6 +299,9 @@ def test_each_role_gets_the_expected_status_on_each_route(published: Service) ->
         ).json()["key_id"],
         "subject_key": seeded.pseudonym(P1),
     }
+    commitment_no = c.post("/v1/me/commitments", json={"item": "tax_notification"}, headers=citizen).json()[
+        "commitment_no"
+    ]
     csv = pl.DataFrame([sic(P1, "2024-05")]).write_csv().encode()
     requests: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         ("DELETE", "/v1/me/consents/{consent_id}"): (f"/v1/me/consents/{ids['consent_id']}", {}),
@@ -334,6 +345,15 @@ def test_each_role_gets_the_expected_status_on_each_route(published: Service) ->
             {},
         ),
         ("GET", "/v1/disclosure/feed"): ("/v1/disclosure/feed?on=2025-06-30", {}),
+        ("POST", "/v1/me/commitments"): ("/v1/me/commitments", {"json": {"item": "tax_notification"}}),
+        ("POST", "/v1/orgs/{code}/commitments"): (
+            f"/v1/orgs/{ORG}/commitments",
+            {"json": {"item": "market_entry"}},
+        ),
+        ("POST", "/v1/department/commitments/{commitment_no}/decision"): (
+            f"/v1/department/commitments/{commitment_no}/decision",
+            {"json": {"outcome": "fulfilled", "on": "2026-11-30", "note": "checked"}},
+        ),
         ("GET", "/v1/supervisor/bulletins/{period}"): ("/v1/supervisor/bulletins/2026-Q4", {}),
         ("GET", "/v1/supervisor/warnings"): ("/v1/supervisor/warnings?from=2025-01-01", {}),
         **_rights_and_incentives(seeded, creds),
