@@ -18,12 +18,17 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from api import score_context as ctx
 from api.problems import Problem
-from api.routes_common import audit_of, request_id, route_of, vault_of
+from api.routes_bank import _PURPOSE_PATTERN, NO_CONSENT, SubjectIn
+from api.routes_common import audit_of, now_utc, request_id, route_of, vault_of
 from api.security import DbSession, require
+from features.ids import IdentifierError
+from scoring.assessments import AssessmentRequest, consent_in_force, find_subject
 from scoring.auth import Principal
+from scoring.consents import PURPOSES
 from scoring.credit_file import organisation, person
 from scoring.db.tables import Subject
 from scoring.disclosure import disclosure_feed
@@ -33,6 +38,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["reports"])
 Citizen = Annotated[Principal, require("citizen")]
+Bank = Annotated[Principal, require("bank")]
 Rep = Annotated[Principal, require("enterprise_rep")]
 Format = Annotated[Literal["pdf", "html"], Query(description="pdf or html")]
 Purpose = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
@@ -170,3 +176,59 @@ def feed(request: Request, on: dt.date | None = None) -> dict[str, Any]:
         raise Problem(422, "date-out-of-range", f"the day must lie between {_FIRST_DAY} and {_LAST_DAY}")
     result = disclosure_feed(ctx.engine(request), day, catalogue=ctx.catalogue(request))
     return {"on": result.on.isoformat(), "entries": result.entries, "withdrawn": result.withdrawn}
+
+
+# --- an authorised party: a bank with the subject's consent ----------------------------------------
+
+
+class AuthorisedReportIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": {"type": "person", "identifier": "110105198001010019"},
+                    "consent_id": 1,
+                    "purpose": "credit_loan",
+                    "format": "pdf",
+                }
+            ]
+        }
+    )
+    subject: SubjectIn
+    consent_id: int = Field(ge=1, le=2**62, description="The subject's consent to this bank (its id).")
+    purpose: str = Field(pattern=_PURPOSE_PATTERN, description=f"One of: {', '.join(PURPOSES)}.")
+    format: Literal["pdf", "html"] = Field(default="pdf", description="pdf or html.")
+
+
+@router.post(
+    "/v1/bank/reports",
+    summary="Issue a subject's full credit report to a bank holding the subject's consent.",
+    response_class=Response,
+    responses=_FILE,  # type: ignore[arg-type]
+)
+def authorised_report(request: Request, who: Bank, session: DbSession, body: AuthorisedReportIn) -> Response:
+    req = AssessmentRequest(body.subject.type, body.subject.identifier, body.consent_id, body.purpose, 1.0)
+    try:
+        subject = find_subject(session, vault_of(request), req)
+    except IdentifierError:
+        raise Problem(
+            422, "invalid-identifier", f"the {req.subject_type}'s identifier is malformed"
+        ) from None
+    now = now_utc()
+    allowed = subject is not None and consent_in_force(
+        session, consent_id=req.consent_id, bank=who.id, subject_id=subject.id, purpose=req.purpose, at=now
+    )
+    if subject is None or not allowed:
+        audit_of(request).append(
+            session,
+            actor=who.actor,
+            action="bank.report.refused",
+            subject_ref=subject.subject_key if subject is not None else None,
+            details={"purpose": req.purpose, "consent_id": req.consent_id},
+            request_id=request_id(request),
+            now=now,
+        )
+        session.commit()
+        raise Problem(403, "no-consent", NO_CONSENT)  # the same answer whether or not the subject exists
+    audience = "authorised" if subject.subject_type == "person" else "full"
+    return _issue(request, session, subject, audience, who, req.purpose, body.format)

@@ -1,5 +1,5 @@
-"""Credit commitments over HTTP on both databases: sign, list, decide; a broken one becomes a
-record and the subject is rescored."""
+"""Credit commitments over HTTP on both databases (sign, list, decide; a broken one becomes a
+record and the subject is rescored), and a bank's consented credit report."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from api_service import Service
-from score_service import CLEAN, SCORED
+from score_service import CLEAN, SCORED, UNKNOWN
 
 SIGN = {"item": "tax_notification"}
 
@@ -71,3 +71,41 @@ def test_organisations_commitments_are_published(scored: Service) -> None:
         headers=s.auth(s.key("department", "samr-desk", "market_regulation")),
     ).json()
     assert [d["commitment_no"] for d in due] == [r.json()["commitment_no"]]
+
+
+def test_a_bank_with_consent_gets_the_authorised_report_and_nobody_else_learns_anything(
+    scored: Service,
+) -> None:
+    s = scored
+    bank = s.auth(s.keys["bank"])  # citybank
+    citizen = s.auth(s.citizen(SCORED))
+    period = {"valid_from": "2026-01-01T00:00:00", "valid_to": "2028-12-31T00:00:00"}
+    consent = s.client.post(
+        "/v1/me/consents", json={"bank": "citybank", "purpose": "credit_loan", **period}, headers=citizen
+    ).json()["id"]
+    ask = {
+        "subject": {"type": "person", "identifier": SCORED},
+        "consent_id": consent,
+        "purpose": "credit_loan",
+    }
+    r = s.client.post("/v1/bank/reports", json={**ask, "format": "html"}, headers=bank)
+    assert r.status_code == 200, r.text
+    assert "信用报告" in r.text and SCORED not in r.text  # the identity number is masked
+    number, code = r.headers["x-report-number"], r.headers["x-report-code"]
+    assert s.client.get(f"/v1/reports/{number}/verify?code={code}").json()["valid"] is True
+    queries = s.client.get("/v1/me/queries", headers=citizen).json()["queries"]
+    assert any(q["accessor_role"] == "bank" and q["route"] == "/v1/bank/reports" for q in queries)
+    # Wrong purpose, another bank, an unknown person: the same refusal.
+    refusals = [
+        s.client.post("/v1/bank/reports", json={**ask, "purpose": "mortgage"}, headers=bank),
+        s.client.post("/v1/bank/reports", json=ask, headers=s.auth(s.keys["bank2"])),
+        s.client.post(
+            "/v1/bank/reports",
+            json={**ask, "subject": {"type": "person", "identifier": UNKNOWN}},
+            headers=bank,
+        ),
+    ]
+    bodies = {(x.status_code, x.json()["type"], x.json()["detail"]) for x in refusals}
+    assert bodies == {
+        (403, "urn:problem:credit:no-consent", "no valid consent of this subject for this bank and purpose")
+    }
