@@ -31,7 +31,7 @@ from scoring.auth import Principal
 from scoring.consents import PURPOSES
 from scoring.credit_file import organisation, person
 from scoring.db.tables import Subject
-from scoring.disclosure import disclosure_feed
+from scoring.disclosure import department_metrics, disclosure_feed
 from scoring.reports import issue_report, render_html, render_pdf, verify_report
 
 __all__ = ["router"]
@@ -39,6 +39,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["reports"])
 Citizen = Annotated[Principal, require("citizen")]
 Bank = Annotated[Principal, require("bank")]
+Supervisor = Annotated[Principal, require("supervisor")]
 Rep = Annotated[Principal, require("enterprise_rep")]
 Format = Annotated[Literal["pdf", "html"], Query(description="pdf or html")]
 Purpose = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
@@ -176,6 +177,22 @@ def feed(request: Request, on: dt.date | None = None) -> dict[str, Any]:
         raise Problem(422, "date-out-of-range", f"the day must lie between {_FIRST_DAY} and {_LAST_DAY}")
     result = disclosure_feed(ctx.engine(request), day, catalogue=ctx.catalogue(request))
     return {"on": result.on.isoformat(), "entries": result.entries, "withdrawn": result.withdrawn}
+
+
+@router.get(
+    "/v1/disclosure/metrics",
+    summary="Per department: submission rate, compliance and timeliness of public disclosure (supervisor).",
+)
+def disclosure_metrics(
+    request: Request,
+    who: Supervisor,
+    start: Annotated[dt.date, Query(alias="from", description="First decision day of the period.")],
+    end: Annotated[dt.date, Query(alias="to", description="Last decision day of the period.")],
+) -> dict[str, Any]:
+    if not (_FIRST_DAY <= start <= end <= _LAST_DAY):
+        raise Problem(422, "bad-period", f"the period must run forwards between {_FIRST_DAY} and {_LAST_DAY}")
+    rows = department_metrics(ctx.engine(request), start, end, catalogue=ctx.catalogue(request))
+    return {"from": start.isoformat(), "to": end.isoformat(), "departments": [m.as_dict() for m in rows]}
 
 
 # --- an authorised party: a bank with the subject's consent ----------------------------------------

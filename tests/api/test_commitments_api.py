@@ -109,3 +109,17 @@ def test_a_bank_with_consent_gets_the_authorised_report_and_nobody_else_learns_a
     assert bodies == {
         (403, "urn:problem:credit:no-consent", "no valid consent of this subject for this bank and purpose")
     }
+
+
+def test_disclosure_metrics_for_supervisors(scored: Service) -> None:
+    s = scored
+    sup = s.auth(s.token("supervisor", "sup-1"))
+    r = s.client.get("/v1/disclosure/metrics?from=2020-01-01&to=2026-12-31", headers=sup)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["from"], body["to"]) == ("2020-01-01", "2026-12-31")
+    for m in body["departments"]:
+        assert {"department", "submitted", "on_time", "accepted", "quarantined", "timeliness"} <= set(m)
+        assert m["on_time"] <= m["submitted"]
+    backwards = s.client.get("/v1/disclosure/metrics?from=2026-12-31&to=2020-01-01", headers=sup)
+    assert backwards.status_code == 422 and backwards.json()["type"] == "urn:problem:credit:bad-period"

@@ -94,6 +94,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/reports/{number}/verify"): public(200),
     ("GET", "/v1/disclosure/feed"): public(200),
     ("POST", "/v1/bank/reports"): only(bank=200),
+    ("GET", "/v1/disclosure/metrics"): only(supervisor=200),
     ("GET", "/v1/commitments/items"): public(200),
     ("GET", "/v1/commitments/published"): public(200),
     ("POST", "/v1/me/commitments"): only(citizen=201),
@@ -347,6 +348,7 @@ def test_each_role_gets_the_expected_status_on_each_route(published: Service) ->
         ),
         ("GET", "/v1/disclosure/feed"): ("/v1/disclosure/feed?on=2025-06-30", {}),
         ("POST", "/v1/bank/reports"): ("/v1/bank/reports", {"json": {**assessment, "format": "html"}}),
+        ("GET", "/v1/disclosure/metrics"): ("/v1/disclosure/metrics?from=2024-01-01&to=2026-12-31", {}),
         ("POST", "/v1/me/commitments"): ("/v1/me/commitments", {"json": {"item": "tax_notification"}}),
         ("POST", "/v1/orgs/{code}/commitments"): (
             f"/v1/orgs/{ORG}/commitments",
