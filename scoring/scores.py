@@ -27,7 +27,6 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -37,6 +36,7 @@ from models.bundle import ServingBundle
 from models.calibration import sigmoid
 from models.explain import PatternTreeShap, contributions, principal_reasons, score_points
 from models.thinfile import thin_file_mask
+from scoring.settings import Settings
 from scoring.tiers import (
     CLASS_ORDER,
     DEFAULT_CLASS_PD_BOUNDS,
@@ -106,23 +106,20 @@ class ScoringPolicy:
             raise ValueError("class bounds must be three increasing PD limits in (0, 1)")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ScoringPolicy:
-        """Policy from settings: ``tier_bounds`` (four lower bounds for 中等…极好),
-        ``class_pd_bounds`` and the thin-file rule, where the settings define them."""
-        tiers = DEFAULT_TIERS
-        bounds = getattr(settings, "tier_bounds", None)
-        if bounds is not None:
-            if len(bounds) != len(DEFAULT_TIERS) - 1:
-                raise ValueError(f"tier_bounds needs {len(DEFAULT_TIERS) - 1} lower bounds")
-            tiers = (
-                DEFAULT_TIERS[0],
-                *(Tier(t.code, t.zh, t.en, int(b)) for t, b in zip(DEFAULT_TIERS[1:], bounds, strict=True)),
-            )
+    def from_settings(cls, settings: Settings) -> ScoringPolicy:
+        """Policy from settings: tier bounds, class PD bounds and the thin-file rule."""
+        bounds = settings.tier_bounds
+        if len(bounds) != len(DEFAULT_TIERS) - 1:
+            raise ValueError(f"tier_bounds needs {len(DEFAULT_TIERS) - 1} lower bounds")
+        tiers = (
+            DEFAULT_TIERS[0],
+            *(Tier(t.code, t.zh, t.en, int(b)) for t, b in zip(DEFAULT_TIERS[1:], bounds, strict=True)),
+        )
         return cls(
             tiers=tiers,
-            class_pd_bounds=tuple(getattr(settings, "class_pd_bounds", DEFAULT_CLASS_PD_BOUNDS)),
-            thin_file_min_records=int(getattr(settings, "thin_file_min_records", 3)),
-            thin_file_min_tenure_months=int(getattr(settings, "thin_file_min_tenure_months", 6)),
+            class_pd_bounds=settings.class_pd_bounds,
+            thin_file_min_records=settings.thin_file_min_records,
+            thin_file_min_tenure_months=settings.thin_file_min_tenure_months,
         )
 
     def tier(self, code: str) -> Tier:

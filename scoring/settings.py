@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     pd_cutoff: float = 0.10  # approve-if-below cut-off used by the fairness gate and approval rates
     thin_file_min_records: int = 3  # see models/thinfile.py
     thin_file_min_tenure_months: int = 6
+    # Lower score bounds of the tiers 中等, 良好, 优秀, 极好 (较差 starts at 350), and the upper PD
+    # bounds of enterprise classes A, B, C (D above): see scoring/scores.py. JSON lists in the env.
+    tier_bounds: tuple[int, int, int, int] = (550, 600, 650, 700)
+    class_pd_bounds: tuple[float, float, float] = (0.03, 0.10, 0.25)
     # Suggested credit-loan limits answered to banks (None: scoring/credit_limits.yaml).
     credit_limits_file: Path | None = None
 

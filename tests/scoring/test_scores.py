@@ -23,6 +23,7 @@ from scoring.scores import (
     parse_reasons,
     tier_codes,
 )
+from scoring.settings import Settings
 
 POLICY = ScoringPolicy()
 
@@ -49,7 +50,7 @@ def test_tier_boundaries_follow_the_policy() -> None:
         "excellent",
         "excellent",
     ]
-    moved = ScoringPolicy.from_settings(type("S", (), {"tier_bounds": (560, 610, 660, 720)})())
+    moved = ScoringPolicy.from_settings(Settings(tier_bounds=(560, 610, 660, 720)))
     assert tier_codes(np.array([559, 560, 719, 720]), moved).tolist() == [
         "poor",
         "fair",
