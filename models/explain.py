@@ -354,8 +354,6 @@ class PatternTreeShap:
                     ),
                     dtype=np.float64,
                 )
-                cols = np.append(tree.features, self.n_features)
-                tree.lookup[:, missing] = contrib[:, cols].T
                 tree.known[missing] = True
                 k = tree.features.size
                 c.table[t, missing, :k] = contrib[:, tree.features]
