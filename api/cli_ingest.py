@@ -10,17 +10,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli import app
+from api.cli_common import migrated_engine
 from features.catalogue import load_catalogue
 from features.validate import RecordValidator
 from scoring.db import ingest_repository as repo
-from scoring.db.engine import make_engine
-from scoring.db.tables import IngestBatch
 from scoring.identity import IdentityVault
 from scoring.ingest import BatchResult, IngestError, discover_files, ingest_file
 from scoring.publish import rescore_after_change
@@ -29,14 +27,6 @@ from scoring.settings import get_settings
 __all__ = ["ingest", "ingest_status", "list_batches"]
 
 _BAR_FROM = 20_000  # rows; smaller files finish before a bar would help
-
-
-def _engine() -> sa.Engine:
-    engine = make_engine(get_settings().database_url)
-    if not sa.inspect(engine).has_table(IngestBatch.__tablename__):
-        typer.echo("error: the database has no schema; run `credit db upgrade` first", err=True)
-        raise typer.Exit(2)
-    return engine
 
 
 def _utcnow() -> dt.datetime:
@@ -109,7 +99,7 @@ def ingest(
     """Ingest department files; each file is one batch, stored entirely or not at all."""
     run_started = _utcnow() - dt.timedelta(microseconds=1)
     settings = get_settings()
-    engine = _engine()
+    engine = migrated_engine(get_settings().database_url)
     catalogue = load_catalogue()
     vault = IdentityVault.from_settings(settings)
     reporter = _Reporter(Console(stderr=True))
@@ -173,7 +163,7 @@ def ingest(
 @app.command("batches")
 def list_batches(limit: Annotated[int, typer.Option(help="Most recent batches to show.")] = 50) -> None:
     """List ingested batches, most recent first, with their counts."""
-    engine = _engine()
+    engine = migrated_engine(get_settings().database_url)
     with engine.connect() as conn:
         rows = repo.list_batches(conn, limit)
     for r in rows:
@@ -190,7 +180,7 @@ def ingest_status(
     limit: Annotated[int, typer.Option(help="Quarantined rows to list.")] = 100,
 ) -> None:
     """Show one batch: counts and quarantined rows (line, reason, message)."""
-    engine = _engine()
+    engine = migrated_engine(get_settings().database_url)
     with engine.connect() as conn:
         batch = repo.get_batch(conn, batch_id)
         if batch is None:

@@ -19,9 +19,8 @@ import typer
 from sqlalchemy.orm import Session
 
 from api.cli import app
+from api.cli_common import migrated_engine, parse_date
 from scoring.audit import AuditLog
-from scoring.db.engine import make_engine
-from scoring.db.tables import Record
 from scoring.expiry import expire_records
 from scoring.inspections import (
     PlanError,
@@ -65,12 +64,10 @@ def _actor(actor: str | None) -> str:
 
 
 def _engine() -> sa.Engine:
-    engine = make_engine(get_settings().database_url)
+    engine = migrated_engine(get_settings().database_url)
     if not sa.inspect(engine).has_table("objections"):
         engine.dispose()
         typer.echo("error: the database schema is not current; run `credit db upgrade` first", err=True)
-        raise typer.Exit(2)
-    if not sa.inspect(engine).has_table(Record.__tablename__):
         raise typer.Exit(2)
     return engine
 
@@ -88,12 +85,7 @@ def _run(step: Callable[[], T]) -> T:
 
 
 def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
+    return None if value is None else parse_date(value)
 
 
 def _show(value: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Annotated
@@ -10,15 +9,9 @@ from typing import Annotated
 import typer
 
 from api.cli import app
+from api.cli_common import parse_date
 
 __all__ = ["synth"]
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 @app.command("synth")
@@ -49,7 +42,7 @@ def synth(
         people=people,
         enterprises=enterprises,
         months=months,
-        as_of=_date(as_of),
+        as_of=parse_date(as_of),
         seed=seed,
         defect_rate=defect_rate,
     )
