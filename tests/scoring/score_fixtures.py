@@ -1,6 +1,9 @@
-"""Registry-shaped synthetic feature frames for scoring tests (imported by conftest and tests)."""
+"""Helpers for scoring tests (imported by conftest and tests): registry-shaped synthetic feature
+frames, and hand-built store rows around the as-of date ``D``."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -35,3 +38,44 @@ def feature_frame(registry: Registry, group: str, n: int, seed: int) -> tuple[pd
             logit += w * frame[name].to_numpy()
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return frame, y
+
+
+D = dt.date(2026, 6, 15)
+
+
+def month(k: int) -> dt.date:
+    """The 10th of the k-th month before D's month."""
+    y, m = divmod(D.year * 12 + D.month - 1 - k, 12)
+    return dt.date(y, m + 1, 10)
+
+
+def record(uid: str, sid: int, kind: str, day: dt.date, **kw: object) -> dict:
+    """A ``records`` row (version 1) recorded on the evening of its event date."""
+    return {
+        "record_uid": uid,
+        "version": 1,
+        "subject_id": sid,
+        "kind": kind,
+        "department": kw.get("department", "hrss"),
+        "event_date": day,
+        "publicity_end": kw.get("publicity_end", dt.date(day.year + 5, 1, 1)),
+        "severity": kw.get("severity", "minor"),
+        "recorded_at": dt.datetime.combine(day, dt.time(20)),
+        "content_hash": uid,
+        "amount": kw.get("amount"),
+        "quantity": kw.get("quantity"),
+        "outcome": kw.get("outcome"),
+        "payload": kw.get("payload", "{}"),
+    }
+
+
+def pension(uid: str, sid: int, k: int) -> dict:
+    """A paid pension contribution in month k before D."""
+    day = month(k)
+    payload = f'{{"amount":800.0,"insurance":"pension","period":"{day:%Y-%m}","status":"paid"}}'
+    return record(uid, sid, "social_insurance_contribution", day, outcome="paid", payload=payload)
+
+
+def late_bill(uid: str, sid: int, k: int, department: str = "utility") -> dict:
+    """A utility bill paid 20 days late in month k before D."""
+    return record(uid, sid, "utility_bill", month(k), outcome="late", quantity=20.0, department=department)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from score_fixtures import D, late_bill, month, pension, record
 
 from features.registry import load_registry
 from scoring.bundles import load_bundle
@@ -33,44 +34,8 @@ from scoring.publish import (
 from scoring.scores import parse_reasons
 from scoring.settings import Settings
 
-D = dt.date(2026, 6, 15)
 KNOWN = dt.datetime(2026, 7, 1, 12)
 LATER = dt.datetime(2026, 7, 10, 9)
-
-
-def _month(k: int) -> dt.date:
-    """The 10th of the k-th month before D's month."""
-    y, m = divmod(D.year * 12 + D.month - 1 - k, 12)
-    return dt.date(y, m + 1, 10)
-
-
-def _rec(uid: str, sid: int, kind: str, day: dt.date, **kw: object) -> dict:
-    return {
-        "record_uid": uid,
-        "version": 1,
-        "subject_id": sid,
-        "kind": kind,
-        "department": kw.get("department", "hrss"),
-        "event_date": day,
-        "publicity_end": kw.get("publicity_end", dt.date(day.year + 5, 1, 1)),
-        "severity": kw.get("severity", "minor"),
-        "recorded_at": dt.datetime.combine(day, dt.time(20)),
-        "content_hash": uid,
-        "amount": kw.get("amount"),
-        "quantity": kw.get("quantity"),
-        "outcome": kw.get("outcome"),
-        "payload": kw.get("payload", "{}"),
-    }
-
-
-def _pension(uid: str, sid: int, k: int) -> dict:
-    day = _month(k)
-    payload = f'{{"amount":800.0,"insurance":"pension","period":"{day:%Y-%m}","status":"paid"}}'
-    return _rec(uid, sid, "social_insurance_contribution", day, outcome="paid", payload=payload)
-
-
-def _late(uid: str, sid: int, k: int) -> dict:
-    return _rec(uid, sid, "utility_bill", _month(k), outcome="late", quantity=20.0, department="utility")
 
 
 @pytest.fixture
@@ -105,24 +70,24 @@ def city(engine: sa.Engine, settings: Settings) -> sa.Engine:
         s.setdefault("created_at", dt.datetime(2020, 1, 1))
         for key in ("birth_year", "id_cipher", "registered_on"):
             s.setdefault(key, None)
-    records = [_pension(f"p1-{k}", 1, k) for k in range(12)]
-    records += [_late(f"u1-{k}", 1, k) for k in (1, 2, 4, 7)]
+    records = [pension(f"p1-{k}", 1, k) for k in range(12)]
+    records += [late_bill(f"u1-{k}", 1, k) for k in (1, 2, 4, 7)]
     records += [
-        _rec(
+        record(
             "t1",
             1,
             "traffic_violation",
-            _month(10),
+            month(10),
             severity="general",
             publicity_end=dt.date(2026, 12, 1),
             department="police",
         ),
     ]
-    records += [_pension("p2-0", 2, 0)]
-    records += [_pension(f"p3-{k}", 3, k) for k in range(8)]
-    records += [_pension(f"p4-{k}", 4, k) for k in range(8)] + [_pension(f"p5-{k}", 5, k) for k in range(8)]
+    records += [pension("p2-0", 2, 0)]
+    records += [pension(f"p3-{k}", 3, k) for k in range(8)]
+    records += [pension(f"p4-{k}", 4, k) for k in range(8)] + [pension(f"p5-{k}", 5, k) for k in range(8)]
     records += [
-        _rec(
+        record(
             "o10-reg",
             10,
             "org_registration",
@@ -131,8 +96,8 @@ def city(engine: sa.Engine, settings: Settings) -> sa.Engine:
             publicity_end=dt.date(2115, 1, 1),
             department="amr",
         ),
-        _rec("o10-sd", 10, "serious_dishonesty_list", _month(3), severity="serious", department="ndrc"),
-        _rec("o10-tax", 10, "tax_credit_level", _month(2), outcome="A", department="tax"),
+        record("o10-sd", 10, "serious_dishonesty_list", month(3), severity="serious", department="ndrc"),
+        record("o10-tax", 10, "tax_credit_level", month(2), outcome="A", department="tax"),
     ]
     with engine.begin() as c:
         c.execute(sa.insert(Subject), subjects)
@@ -267,9 +232,7 @@ def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_store
     # Two late bills are withdrawn (recorded after the publication), effective from their dates.
     for uid, k in (("u1-1", 1), ("u1-2", 2)):
         assert (
-            append_event(
-                city, uid, "withdrawn", _month(k), actor="utility", reason="billing error", now=LATER
-            )
+            append_event(city, uid, "withdrawn", month(k), actor="utility", reason="billing error", now=LATER)
             == 1
         )
     assert changed_subjects(city, KNOWN) == {1: LATER}
@@ -289,7 +252,7 @@ def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_store
     assert [r["id"] for r in score_history(city, 1)] == [stored["id"], now["id"]]
     # A late bill for subject 4 arrives; the sweep rescores it and leaves subject 1 (already current).
     with city.begin() as c:
-        bill = {**_late("u4-new", 4, 1), "recorded_at": LATER + dt.timedelta(minutes=30)}
+        bill = {**late_bill("u4-new", 4, 1), "recorded_at": LATER + dt.timedelta(minutes=30)}
         c.execute(sa.insert(Record), [bill])
     swept = rescore_changed(city, settings, cause="sweep")
     assert [(r.subject_id, r.changed) for r in swept] == [(4, True)]
@@ -297,7 +260,7 @@ def test_a_withdrawal_rescores_the_subject_alone_and_replay_reproduces_the_store
     # After an ingestion: the subjects it touched, or advice when too many changed.
     with city.begin() as c:
         c.execute(
-            sa.insert(Record), [{**_late("u5-new", 5, 1), "recorded_at": LATER + dt.timedelta(hours=3)}]
+            sa.insert(Record), [{**late_bill("u5-new", 5, 1), "recorded_at": LATER + dt.timedelta(hours=3)}]
         )
     over = rescore_after_change(city, settings, LATER + dt.timedelta(hours=2), cause="ingested", limit=0)
     assert (over.published, over.changed_subjects, over.skipped_over_limit, over.rescored) == (

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from score_fixtures import D, late_bill, month, pension, record
 from sqlalchemy.orm import Session
 
 from scoring.audit import AuditLog
@@ -21,44 +22,13 @@ from scoring.reviews import decide_review, request_review, review_case, review_q
 from scoring.rights import RightsError, subject_cases
 from scoring.settings import Settings
 
-D = dt.date(2026, 6, 15)
 KNOWN = dt.datetime(2026, 7, 1, 12)
 T1 = dt.datetime(2026, 7, 10, 9)  # Friday
 AUDIT = AuditLog(b"test-anchor-key")
 
 
-def _month(k: int) -> dt.date:
-    y, m = divmod(D.year * 12 + D.month - 1 - k, 12)
-    return dt.date(y, m + 1, 10)
-
-
-def _rec(uid: str, sid: int, kind: str, day: dt.date, **kw: object) -> dict:
-    return {
-        "record_uid": uid,
-        "version": 1,
-        "subject_id": sid,
-        "kind": kind,
-        "department": kw.get("department", "hrss"),
-        "event_date": day,
-        "publicity_end": kw.get("publicity_end", dt.date(day.year + 5, 1, 1)),
-        "severity": kw.get("severity", "minor"),
-        "recorded_at": dt.datetime.combine(day, dt.time(20)),
-        "content_hash": uid,
-        "amount": None,
-        "quantity": kw.get("quantity"),
-        "outcome": kw.get("outcome"),
-        "payload": kw.get("payload", "{}"),
-    }
-
-
-def _pension(uid: str, sid: int, k: int) -> dict:
-    day = _month(k)
-    payload = f'{{"amount":800.0,"insurance":"pension","period":"{day:%Y-%m}","status":"paid"}}'
-    return _rec(uid, sid, "social_insurance_contribution", day, outcome="paid", payload=payload)
-
-
-def _late(uid: str, sid: int, k: int) -> dict:
-    return _rec(uid, sid, "utility_bill", _month(k), outcome="late", quantity=20.0, department="water")
+def _late_water(uid: str, sid: int, k: int) -> dict:
+    return late_bill(uid, sid, k, department="water")
 
 
 @pytest.fixture
@@ -75,65 +45,65 @@ def city(engine: sa.Engine, settings: Settings) -> sa.Engine:
     ]
     for s in subjects:
         s["created_at"] = dt.datetime(2020, 1, 1)
-    records = [_pension(f"p1-{k}", 1, k) for k in range(12)]
-    records += [_late(f"u1-{k}", 1, k) for k in (1, 2, 4)]
+    records = [pension(f"p1-{k}", 1, k) for k in range(12)]
+    records += [_late_water(f"u1-{k}", 1, k) for k in (1, 2, 4)]
     records += [
-        _rec(
+        record(
             "t1",
             1,
             "traffic_violation",
-            _month(10),
+            month(10),
             severity="general",
             publicity_end=dt.date(2026, 12, 1),
             department="traffic_police",
         ),
-        _rec(
+        record(
             "t2",
             2,
             "traffic_violation",
-            _month(1),
+            month(1),
             severity="serious",
             publicity_end=dt.date(2028, 5, 10),
             department="traffic_police",
         ),
-        _rec(
+        record(
             "j1",
             2,
             "judgment_defaulter",
-            _month(20),
+            month(20),
             severity="serious",
             publicity_end=dt.date(2027, 1, 1),
             department="court",
         ),
-        _rec(
+        record(
             "t3",
             2,
             "administrative_penalty",
-            _month(6),
+            month(6),
             severity="general",
             publicity_end=dt.date(2027, 6, 1),
             department="market_regulation",
         ),
-        _rec(
+        record(
             "t4",
             2,
             "administrative_penalty",
-            _month(5),
+            month(5),
             severity="general",
             publicity_end=dt.date(2027, 6, 1),
             department="market_regulation",
         ),
         # Past its publicity period by the time the expiry job runs, still in force on D.
-        _rec(
+        record(
             "x1",
             1,
             "traffic_violation",
-            _month(2),
+            month(2),
             severity="minor",
             publicity_end=dt.date(2026, 7, 1),
             department="traffic_police",
         ),
-        _rec(
+        record(
             "o10-reg",
             10,
             "org_registration",
@@ -142,7 +112,7 @@ def city(engine: sa.Engine, settings: Settings) -> sa.Engine:
             publicity_end=dt.date(2115, 1, 1),
             department="market_regulation",
         ),
-        _rec("o10-tax", 10, "tax_credit_level", _month(2), outcome="A", department="tax"),
+        record("o10-tax", 10, "tax_credit_level", month(2), outcome="A", department="tax"),
     ]
     with engine.begin() as c:
         c.execute(sa.insert(Subject), subjects)
