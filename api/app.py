@@ -29,6 +29,7 @@ from api.logs import REQUEST_ID, configure_logging
 from api.metrics import CONTENT_TYPE_LATEST, HttpMetrics
 from api.problems import install_problem_handlers, internal_error
 from api.security import KeyCache, TokenBucket
+from api.web import mount_web
 from features.catalogue import load_catalogue
 from features.registry import load_registry
 from models.bundle import BundleError
@@ -36,6 +37,7 @@ from scoring.assessments import LimitPolicy
 from scoring.audit import AuditLog
 from scoring.bundles import ModelUnavailable, load_champion
 from scoring.db.engine import make_engine, make_sessionmaker
+from scoring.group_commit import GroupCommit
 from scoring.identity import IdentityVault
 from scoring.publish import BundleCache
 from scoring.score_views import FeatureNames
@@ -102,8 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
-        app.state.engine = make_engine(settings.database_url)
+        # No pre-ping: it is one more round trip per checkout; a connection the server dropped
+        # fails one request and the pool is refreshed.
+        app.state.engine = make_engine(settings.database_url, pool_pre_ping=False)
+        app.state.read_engine = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.group_commit = GroupCommit(app.state.engine, app.state.audit)
         app.state.bundles = {}
         for subject in SUBJECTS:
             try:
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except (ModelUnavailable, BundleError) as exc:
                 logger.warning("champion bundle for %s not loaded: %s", subject, type(exc).__name__)
         yield
+        app.state.group_commit.close()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -122,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     _local_docs(app)
+    mount_web(app)
     app.state.settings = settings
     app.state.vault = IdentityVault.from_settings(settings)
     app.state.audit = AuditLog.from_settings(settings)
