@@ -6,11 +6,12 @@ citizen's cases, and random inspection plans (双随机、一公开). See docs/r
 * Department: ``POST /v1/department/objections/{objection_id}/decision``, only for objections to
   records the department reported.
 * Reviewer: ``GET /v1/reviewer/reviews`` (the open queue), ``POST .../{review_id}/decision``.
-* Supervisor: ``POST /v1/supervisor/plans`` (draw and publish), ``GET .../{plan_no}/verify``,
+* Supervisor: ``POST /v1/supervisor/plans`` (draw and publish), ``GET .../{plan_no}`` (the plan
+  with its drawn organisations, inspectors and results), ``GET .../{plan_no}/verify``,
   ``GET .../{plan_no}/export`` (CSV, cells safe against formula injection), ``POST
   .../{plan_no}/results``.
 
-Every change is written to the audit log by the library; the reviewer's queue and a plan's
+Every change is written to the audit log by the library; the reviewer's queue, a plan and its
 export are reads of subjects' data and are audited here.
 """
 
@@ -21,6 +22,7 @@ import tempfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -31,7 +33,7 @@ from api.routes_common import audit_of, request_id, route_of
 from api.security import DbSession, RowId, require
 from scoring.auth import Principal
 from scoring.credit_file import person
-from scoring.db.rights_tables import Objection, ScoreReview
+from scoring.db.rights_tables import InspectionResult, Inspector, Objection, ScoreReview
 from scoring.db.tables import Subject
 from scoring.inspections import (
     PlanError,
@@ -39,6 +41,7 @@ from scoring.inspections import (
     generate_plan,
     get_plan,
     plan_header,
+    plan_selection,
     record_result,
     verify_plan,
 )
@@ -369,6 +372,56 @@ def new_plan(request: Request, response: Response, who: Supervisor, body: PlanIn
     header = plan_header(plan)
     response.headers["Location"] = f"/v1/supervisor/plans/{header['plan_no']}/verify"
     return header
+
+
+@router.get(
+    "/v1/supervisor/plans/{plan_no}",
+    summary="A plan: its header and the drawn organisations with names, inspectors and results.",
+)
+def plan_detail(request: Request, who: Supervisor, session: DbSession, plan_no: PlanNo) -> dict[str, Any]:
+    try:
+        plan = get_plan(session, plan_no)
+    except PlanError as exc:
+        raise _plan_problem(exc) from None
+    drawn = plan_selection(plan)
+    codes = [d["credit_code"] for d in drawn]
+    names: dict[str, str | None] = {}
+    for start in range(0, len(codes), 5000):
+        q = sa.select(Subject.subject_key, Subject.name).where(
+            Subject.subject_key.in_(codes[start : start + 5000])
+        )
+        names.update({str(k): n for k, n in session.execute(q)})
+    inspectors = {str(c): str(n) for c, n in session.execute(sa.select(Inspector.code, Inspector.name))}
+    results = {
+        r.org_code: r
+        for r in session.execute(
+            sa.select(InspectionResult).where(InspectionResult.plan_id == plan.id)
+        ).scalars()
+    }
+    selection = []
+    for d in drawn:
+        done = results.get(d["credit_code"])
+        selection.append(
+            {
+                "position": d["position"],
+                "code": d["credit_code"],
+                "name": names.get(d["credit_code"]),
+                "class": d["class"],
+                "inspectors": [{"code": c, "name": inspectors.get(c)} for c in d["inspectors"] if c],
+                "result": done.result if done else None,
+                "inspected_on": done.inspected_on.isoformat() if done else None,
+            }
+        )
+    body = {**plan_header(plan), "selection": selection}
+    audit_of(request).append(
+        session,
+        actor=who.actor,
+        action="plan.read",
+        details={"plan_no": plan_no},
+        request_id=request_id(request),
+    )
+    session.commit()
+    return body
 
 
 @router.get("/v1/supervisor/plans/{plan_no}/verify", summary="Recompute a plan from its seed and inputs.")

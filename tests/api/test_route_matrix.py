@@ -123,6 +123,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/v1/lists/{listing_id}/publish"): only(supervisor=200),
     ("POST", "/v1/lists/{listing_id}/exit"): only(supervisor=200),
     ("POST", "/v1/supervisor/plans"): only(supervisor=201),
+    ("GET", "/v1/supervisor/plans/{plan_no}"): only(supervisor=200),
     ("GET", "/v1/supervisor/plans/{plan_no}/verify"): only(supervisor=200),
     ("GET", "/v1/supervisor/plans/{plan_no}/export"): only(supervisor=200),
     ("POST", "/v1/supervisor/plans/{plan_no}/results"): only(supervisor=201),
@@ -266,6 +267,7 @@ def _rights_and_incentives(s: Service, creds: dict[str, dict[str, str]]) -> dict
             "/v1/supervisor/plans",
             {"json": {"sector": "retail", "period": "2026"}},
         ),
+        ("GET", "/v1/supervisor/plans/{plan_no}"): (f"/v1/supervisor/plans/{no}", {}),
         ("GET", "/v1/supervisor/plans/{plan_no}/verify"): (f"/v1/supervisor/plans/{no}/verify", {}),
         ("GET", "/v1/supervisor/plans/{plan_no}/export"): (f"/v1/supervisor/plans/{no}/export", {}),
         ("POST", "/v1/supervisor/plans/{plan_no}/results"): (
