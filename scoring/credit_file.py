@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from features.catalogue import load_catalogue
 from features.fieldtypes import mask_id_numbers
 from scoring.db.tables import Record, RecordEvent, Subject
 from scoring.identity import IdentityVault
@@ -64,6 +65,12 @@ def subject_view(subject: Subject, vault: IdentityVault, *, reveal_identity: boo
     return view
 
 
+def _kind_name(kinds: Any, code: str) -> dict[str, str]:
+    """The record kind's name in both languages (the code itself for a kind the catalogue lost)."""
+    kind = kinds.get(code)
+    return {"zh": kind.zh, "en": kind.en} if kind is not None else {"zh": code, "en": code}
+
+
 def credit_file(
     session: Session,
     subject: Subject,
@@ -87,11 +94,14 @@ def credit_file(
     )
     for uid, event_type in events:
         status[uid] = event_type
+    kinds = load_catalogue().kinds
     records = [
         {
             "record_uid": r.record_uid,
             "version": r.version,
             "kind": r.kind,
+            "kind_name": _kind_name(kinds, r.kind),
+            "polarity": kinds[r.kind].polarity if r.kind in kinds else None,
             "department": r.department,
             "event_date": r.event_date.isoformat(),
             "publicity_end": r.publicity_end.isoformat(),
