@@ -103,13 +103,18 @@ def demo_credentials(
         return issue_token(settings, role=role, subject=subject, orgs=orgs, ttl_seconds=TTL)
 
     url = f"http://{host}:{port}"
+    people = {
+        "citizen": token("citizen", citizen_key),
+        "enterprise_rep": token("enterprise_rep", f"rep-{org_code}", (org_code,)),
+        "supervisor": token("supervisor", "demo-supervisor"),
+        "reviewer": token("reviewer", "demo-reviewer"),
+    }
     rows = [
-        ("citizen", token("citizen", citizen_key), "GET /v1/me/score, /v1/me/recourse, /v1/me/history"),
-        ("enterprise_rep", token("enterprise_rep", f"rep-{org_code}", (org_code,)),
-         f"GET /v1/orgs/{org_code}/score"),
+        ("citizen", people["citizen"], "GET /v1/me/score, /v1/me/recourse, /v1/me/history"),
+        ("enterprise_rep", people["enterprise_rep"], f"GET /v1/orgs/{org_code}/score"),
         ("bank", bank_key, "POST /v1/bank/assessments"),
-        ("supervisor", token("supervisor", "demo-supervisor"), "GET /v1/supervisor/enterprises"),
-        ("reviewer", token("reviewer", "demo-reviewer"), "GET /v1/reviewer/models, /v1/reviewer/drift"),
+        ("supervisor", people["supervisor"], "GET /v1/supervisor/enterprises"),
+        ("reviewer", people["reviewer"], "GET /v1/reviewer/models, /v1/reviewer/drift"),
         ("department", dept_key, "POST /v1/department/batches"),
         ("admin", token("admin", "demo-admin"), "GET /v1/admin/api-keys, /v1/admin/audit/verify"),
     ]  # fmt: skip
@@ -135,6 +140,15 @@ def demo_credentials(
     for role, credential, hint in rows:
         typer.echo(f"  {role:<15} {credential}")
         typer.echo(f"  {'':<15} {hint}")
+    typer.echo(f"Citizen app: {url}/app/   Staff pages: {url}/staff/")
+    typer.echo("Development sign-ins (open in a browser; the token stays in the URL fragment):")
+    for role, page in (
+        ("citizen", "app"),
+        ("enterprise_rep", "app"),
+        ("supervisor", "staff"),
+        ("reviewer", "staff"),
+    ):
+        typer.echo(f"  {role:<15} {url}/{page}/#token={people[role]}")
     typer.echo("Example, as the bank:")
     typer.echo(
         f"  curl -s -X POST {url}/v1/bank/assessments -H 'Authorization: Bearer {bank_key}'"

@@ -94,7 +94,8 @@ def credit_file(
     )
     for uid, event_type in events:
         status[uid] = event_type
-    kinds = load_catalogue().kinds
+    catalogue = load_catalogue()
+    kinds, departments = catalogue.kinds, catalogue.departments
     records = [
         {
             "record_uid": r.record_uid,
@@ -103,6 +104,9 @@ def credit_file(
             "kind_name": _kind_name(kinds, r.kind),
             "polarity": kinds[r.kind].polarity if r.kind in kinds else None,
             "department": r.department,
+            "department_name": dict(
+                departments.get(r.department) or {"zh": r.department, "en": r.department}
+            ),
             "event_date": r.event_date.isoformat(),
             "publicity_end": r.publicity_end.isoformat(),
             "in_publicity": r.event_date <= today < r.publicity_end,

@@ -202,7 +202,8 @@ export function lineChart(points, { label, yMin, yMax, width = 360, height = 180
   const path = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p.y).toFixed(1)}`).join(" ");
   const dots = points.map((p, i) =>
     s("g", {}, s("circle", { cx: x(i), cy: y(p.y), r: 4, class: "dot" }, s("title", {}, `${p.x}: ${p.y}`)),
-      s("text", { x: x(i), y: height - 8, class: "axis", "text-anchor": "middle" }, p.x)),
+      s("text", { x: x(i), y: height - 8, class: "axis",
+        "text-anchor": points.length > 1 && i === 0 ? "start" : points.length > 1 && i === points.length - 1 ? "end" : "middle" }, p.x)),
   );
   return svgFigure(width, height, label, grid, s("path", { d: path, class: "line" }), dots);
 }
