@@ -48,6 +48,7 @@ echo "Browse the runs, registered models and model cards with:"
 echo "  $BIN/mlflow ui --backend-store-uri $CREDIT_MLFLOW_TRACKING_URI"
 echo "Model cards are also under $VAR/cards/; the credentials above are in $VAR/demo-credentials.txt."
 if [ "${DEMO_SERVE:-1}" != "0" ]; then
-  echo "== service on http://127.0.0.1:$PORT (OpenAPI at /docs); Ctrl-C stops it"
+  echo "== service on http://127.0.0.1:$PORT: citizen app /app/, staff pages /staff/, OpenAPI /docs;"
+  echo "   sign in with the links printed above. Ctrl-C stops it"
   exec "$BIN/credit" serve --port "$PORT"
 fi
