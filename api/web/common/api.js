@@ -265,3 +265,38 @@ export function waterfall(base, items, { label, width = 640, rowHeight = 24, bas
   });
   return svgFigure(width, height, label, s("line", { x1: x(0), x2: x(0), y1: pad.t, y2: height - 4, class: "grid" }), g);
 }
+
+/** The waterfall of ``waterfall()`` for a narrow screen: each row's label on its own line above
+ *  its bar, so that long labels and the bars both get the full width. Same bar classes. */
+export function waterfallCompact(base, items, { label, width = 340, baseLabel = "base", totalLabel = "total", digits = 3 } = {}) {
+  const pad = { l: 6, r: 58, t: 4 };
+  const rowHeight = 38;
+  const rows = [{ label: baseLabel, value: base, kind: "base" }, ...items, { label: totalLabel, kind: "total" }];
+  let run = base;
+  const spans = rows.map((r) => {
+    if (r.kind === "base") return [0, base];
+    if (r.kind === "total") return [0, run];
+    const from = run;
+    run += r.value;
+    return [from, run];
+  });
+  const all = spans.flat();
+  const lo = Math.min(0, ...all);
+  const hi = Math.max(0, ...all);
+  const W = width - pad.l - pad.r;
+  const x = (v) => pad.l + ((v - lo) * W) / (hi - lo || 1);
+  const height = pad.t + rows.length * rowHeight + 4;
+  const round = (v) => Math.round(v * 10 ** digits) / 10 ** digits;
+  const g = rows.map((r, i) => {
+    const [a, b] = spans[i];
+    const yy = pad.t + i * rowHeight;
+    const cls = r.kind ? `bar-${r.kind}` : r.value >= 0 ? "bar-up" : "bar-down";
+    const shown = r.kind === "total" ? b : r.kind === "base" ? base : r.value;
+    const text = (r.kind ? "" : shown >= 0 ? "+" : "") + round(shown).toString();
+    return s("g", {}, s("text", { x: pad.l, y: yy + 13, class: "axis" }, r.label),
+      s("rect", { x: Math.min(x(a), x(b)), y: yy + 18, width: Math.max(Math.abs(x(b) - x(a)), 1), height: 14, class: cls },
+        s("title", {}, `${r.label}: ${text}`)),
+      s("text", { x: Math.max(x(a), x(b)) + 5, y: yy + 29, class: "axis" }, text));
+  });
+  return svgFigure(width, height, label, s("line", { x1: x(0), x2: x(0), y1: pad.t + 16, y2: height - 4, class: "grid" }), g);
+}
