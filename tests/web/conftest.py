@@ -227,3 +227,29 @@ def shot() -> Any:
         return path
 
     return take
+
+
+MODEL_CARD = """# Model card: credit-person-pd v1
+
+Trained on the **development** sample; see `docs/models.md`.
+
+## Metrics
+
+| metric | value |
+| --- | --- |
+| dev_auc | 0.70 |
+
+- monotone constraints on every feature
+- <script>document.body.dataset.injected = "yes"</script> <img src=x onerror="alert(1)">
+"""
+
+
+@pytest.fixture
+def model_card(web_city: WebCity) -> str:
+    """A Markdown model card for the person champion (version 1), with markup that must stay text."""
+    from scoring.model_info import card_path
+
+    path = card_path(web_city.settings.var_dir, "credit-person-pd", "1")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(MODEL_CARD, encoding="utf-8")
+    return MODEL_CARD
