@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 WebCity = Any  # tests/web/conftest.py's WebCity: url, tokens, sign_in_url(role, page)
@@ -111,6 +112,35 @@ def test_supervisor_draws_verifies_downloads_and_records_a_plan(
     _tab(page, "评分覆盖率")
     expect(page.get_by_role("img", name="各期评分覆盖率折线图（%）")).to_be_visible()
     shot(page, f"staff-{name}-coverage")
+
+
+def test_a_tampered_plan_opened_by_number_fails_verification(
+    page: Page, web_city: WebCity, viewport: tuple[str, dict[str, int]], shot: Any
+) -> None:
+    sup = _auth(web_city, "supervisor")
+    body = {"sector": "catering", "period": "2026H2", "seed": f"tamper-{viewport[0]}-0001"}
+    r = httpx.post(f"{web_city.url}/v1/supervisor/plans", json=body, headers=sup)
+    assert r.status_code == 201, r.text
+    plan_no = r.json()["plan_no"]
+    with web_city.engine.begin() as c:  # the published digest no longer matches the selection
+        c.execute(
+            sa.text("UPDATE inspection_plans SET selection_digest = :d WHERE plan_no = :n"),
+            {"d": "0" * 64, "n": plan_no},
+        )
+    page.goto(web_city.sign_in_url("supervisor", "staff"))
+    _tab(page, "双随机抽查")
+    page.get_by_label("计划编号", exact=True).fill(plan_no)
+    page.get_by_role("button", name="打开", exact=True).click()
+    expect(page.locator("#plan-hash")).to_have_text("0" * 64)
+    page.get_by_role("button", name="用种子验证").click()
+    failed = page.locator("[data-verified=false]")
+    expect(failed).to_contain_text("验证失败")
+    expect(failed.locator("li").first).to_contain_text("selection")
+    expect(page.get_by_role("alert")).to_be_visible()
+    shot(page, f"staff-{viewport[0]}-plan-tampered")
+    page.get_by_label("计划编号", exact=True).fill("NOPE-1")
+    page.get_by_role("button", name="打开", exact=True).click()
+    expect(page.locator("#plan-view")).to_contain_text("没有这个计划")
 
 
 def _open_review(city: WebCity) -> int:

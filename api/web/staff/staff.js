@@ -71,7 +71,7 @@ const TEXT = {
     inputs: "输入（特征值）", inputsN: "全部 {n} 个存储的输入值", noContrib: "这次评分没有存储贡献。", error: "出错了：{m}",
   },
   en: {
-    title: "Credit supervision desk", signout: "Sign out", sep: "; ", paren: "({x})", stop: ".", tabsLabel: "Desk menu", loading: "Loading…",
+    title: "Credit supervision desk", signout: "Sign out", sep: "; ", paren: " ({x})", stop: ".", tabsLabel: "Desk menu", loading: "Loading…",
     signinTitle: "Staff sign-in", signinIntro: "Sign in with the link from the identity platform. In development, paste a sign-in token printed by credit demo-credentials.",
     tokenLabel: "Sign-in token", signin: "Sign in", expired: "Your session has ended; please sign in again.", badToken: "This token is not recognised; check it and try again.",
     wrongRole: "These pages are for supervisors and model reviewers. Citizens and enterprise representatives go to", appLink: "My credit",
@@ -300,7 +300,7 @@ function classes() {
     const d = await loadDistribution();
     return [
       h("p", {}, t("distTotal", { n: fmtNumber(d.total) }), " · ",
-        CLASS_KEYS.filter((k) => d.by_class[k]).map((k) => `${className(k)} ${fmtNumber(d.by_class[k])} ${t("paren", { x: pct(d.shares[k]) })}`).join(t("sep"))),
+        CLASS_KEYS.filter((k) => d.by_class[k]).map((k) => `${className(k)} ${fmtNumber(d.by_class[k])}${t("paren", { x: pct(d.shares[k]) })}`).join(t("sep"))),
       legend(),
       h("h3", {}, t("bySector")),
       classChart(d.by_sector, t("chartSector"), t("sector")),
@@ -494,7 +494,7 @@ function planCard(view, plan) {
 }
 
 function resultForm(view, plan) {
-  const org = select("org_code", plan.selection.map((d) => [d.code, `${d.position}. ${d.name ?? d.code} ${t("paren", { x: d.class })}`]),
+  const org = select("org_code", plan.selection.map((d) => [d.code, `${d.position}. ${d.name ?? d.code}${t("paren", { x: d.class })}`]),
     (plan.selection.find((d) => !d.result) || plan.selection[0]).code);
   const result = select("result", RESULTS.map((r) => [r, t(`result.${r}`)]), "compliant");
   const day = h("input", { type: "date", name: "inspected_on", required: true, value: new Date().toISOString().slice(0, 10) });
