@@ -246,8 +246,7 @@ def _run_many(bind: Bind, queries: Sequence[_Query]) -> list[pl.DataFrame]:
     if _dialect(bind) == "sqlite":
         with _connection(bind) as conn:
             return [_run_sqlite(conn, q) for q in queries]
-    parts = ", ".join(f"({q.array_sql(f'q{i}_')}) AS q{i}" for i, q in enumerate(queries))
-    sql = f"SELECT * FROM {parts}"
+    sql = _many_sql(queries)
     params = {f"q{i}_{name}": value for i, q in enumerate(queries) for name, value in q.params.items()}
     if isinstance(bind, Engine):
         row = _direct_connections(bind).fetch_one(sql, params)
@@ -267,6 +266,22 @@ def _run_many(bind: Bind, queries: Sequence[_Query]) -> list[pl.DataFrame]:
         at += len(q.schema)
         frames.append(_frame_from_arrays(q.schema, arrays))
     return frames
+
+
+def _many_sql(queries: Sequence[_Query]) -> str:
+    """The one statement of ``_run_many``, built once per query shape (columns, table, conditions
+    and parameter names: the values travel apart)."""
+    key = tuple(
+        (tuple(q.columns), q.table, tuple(q.where), tuple(q.params), tuple(q.schema)) for q in queries
+    )
+    sql = _MANY_SQL.get(key)
+    if sql is None:
+        parts = ", ".join(f"({q.array_sql(f'q{i}_')}) AS q{i}" for i, q in enumerate(queries))
+        sql = _MANY_SQL[key] = f"SELECT * FROM {parts}"
+    return sql
+
+
+_MANY_SQL: dict[tuple[Any, ...], str] = {}
 
 
 def _fetch_one(raw: Any, sql: str, params: dict[str, Any]) -> Any:
@@ -342,14 +357,39 @@ def _direct_connections(engine: Engine) -> _DirectConnections:
 
 
 def _frame_from_arrays(schema: dict[str, pl.DataType], arrays: Sequence[list[Any] | None]) -> pl.DataFrame:
+    plan = _column_plan(schema)
+    if all(values is None for values in arrays):  # no row matched (NULL arrays)
+        return plan.empty.clear()
     columns = []
-    for (name, dtype), values in zip(schema.items(), arrays, strict=True):
-        wire = _WIRE_TYPES.get(dtype)
+    for (name, dtype, wire), values in zip(plan.columns, arrays, strict=True):
         if wire is None:
             columns.append(pl.Series(name, values or [], dtype=dtype))
         else:
             columns.append(pl.Series(name, values or [], dtype=wire).cast(dtype))
     return pl.DataFrame(columns)
+
+
+@dataclass(frozen=True)
+class _ColumnPlan:
+    """How to build a frame of a schema from column arrays, worked out once per schema."""
+
+    columns: tuple[tuple[str, pl.DataType, pl.DataType | None], ...]  # name, dtype, wire dtype
+    empty: pl.DataFrame
+
+
+_COLUMN_PLANS: dict[tuple[tuple[str, pl.DataType], ...], _ColumnPlan] = {}
+
+
+def _column_plan(schema: dict[str, pl.DataType]) -> _ColumnPlan:
+    key = tuple(schema.items())
+    plan = _COLUMN_PLANS.get(key)
+    if plan is None:
+        plan = _ColumnPlan(
+            tuple((name, dtype, _WIRE_TYPES.get(dtype)) for name, dtype in schema.items()),
+            pl.DataFrame(schema=schema),
+        )
+        _COLUMN_PLANS[key] = plan
+    return plan
 
 
 # How ``array_sql`` sends dates (day numbers) and timestamps (microseconds since 1970).

@@ -197,9 +197,14 @@ def _base_exprs(ctx: Context) -> list[pl.Expr]:
     ]
 
 
-def low_bits_count(mask: str, n: int) -> pl.Expr:
-    """Number of set bits among the lowest ``n`` (month slots 0..n-1)."""
-    return (pl.col(mask) & ((1 << n) - 1)).bitwise_count_ones().cast(pl.Int64)
+def low_bits_count(mask: str | pl.Expr, n: int) -> pl.Expr:
+    """Number of set bits among the lowest ``n`` (month slots 0..n-1) of a mask (a column name
+    or an expression)."""
+    return (_as_expr(mask) & ((1 << n) - 1)).bitwise_count_ones().cast(pl.Int64)
+
+
+def _as_expr(column: str | pl.Expr) -> pl.Expr:
+    return pl.col(column) if isinstance(column, str) else column
 
 
 def longest_zero_run(mask: pl.Series, n: int) -> pl.Series:
@@ -246,7 +251,7 @@ def _zero_run_tables() -> tuple[pl.Series, pl.Series, pl.Series]:
     )
 
 
-def longest_zero_run_expr(mask: str, n: int) -> pl.Expr:
+def longest_zero_run_expr(mask: str | pl.Expr, n: int) -> pl.Expr:
     """``longest_zero_run`` as an expression (no Python callback): the mask is split into two
     chunks of ``_RUN_CHUNK`` bits looked up in tables; the longest run lies inside a chunk or
     spans the boundary (high-end run of the low chunk plus low-end run of the high chunk). Slots
@@ -256,7 +261,7 @@ def longest_zero_run_expr(mask: str, n: int) -> pl.Expr:
     inner, low, high = (pl.lit(t) for t in _zero_run_tables())
     chunk = (1 << _RUN_CHUNK) - 1
     above = ((1 << (2 * _RUN_CHUNK)) - 1) & ~((1 << n) - 1)
-    m = pl.col(mask).fill_null(0) | above
+    m = _as_expr(mask).fill_null(0) | above
     lo, hi = m & chunk, (m // (1 << _RUN_CHUNK)) & chunk
     return pl.max_horizontal(inner.gather(lo), inner.gather(hi), high.gather(lo) + low.gather(hi))
 

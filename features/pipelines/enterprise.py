@@ -182,7 +182,7 @@ def enterprise_features(
         ),
         legal_rep_utility_late_12m="utility_late_12m",
         legal_rep_loan_overdue_12m="loan_overdue_12m",
-        legal_rep_utility_late_share_36m=_share("_utility_late_36m", "_utility_36m"),
+        legal_rep_utility_late_share_36m="utility_late_share_36m",
     )
 
     s = as_lazy(subjects)

@@ -33,30 +33,50 @@ __all__ = ["person_aggregates", "person_features"]
 SUBJECT = "person"
 
 
-def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
-    """Per-subject aggregates of usable rows: simple sums, maxima and bit-ors of row-wise values."""
-    in12, in36 = ctx.within(12), ctx.within(36)
-    outcome, qty, amount = pl.col("outcome"), pl.col("quantity").fill_null(0), pl.col("amount").fill_null(0)
-    negative = is_kind(*ctx.kinds(SUBJECT, "negative_minor_decayed"))
-    everything = is_kind(*ctx.kinds(SUBJECT, "record_count"))
-    tax = is_kind("tax_payment") & in12
-    utility = is_kind("utility_bill") & in12
-    loan = is_kind("loan_repayment")
-    # Pension months need the insurance, kept only in the payload (compact JSON: "insurance":"pension").
-    pension = (
-        is_kind("social_insurance_contribution")
-        & (outcome == "paid")
-        & in36
-        & pl.col("payload").str.contains('"pension"', literal=True)
-    )
-    medical = is_kind("medical_insurance_contribution") & (outcome == "paid") & in12
-    in3, in6 = ctx.within(3), ctx.within(6)
-    bill = is_kind("utility_bill")
-    bill_late = bill & outcome.is_in(["late", "arrears"])
+def _row_exprs(ctx: Context) -> list[pl.Expr]:
+    """Row-wise conditions that several aggregates share, computed once per row (helper columns
+    ``_in3`` ... ``_late``): an expression repeated inside every aggregate would be evaluated once
+    per use, and on one subject's rows the number of expression nodes is what costs."""
+    outcome = pl.col("outcome")
     contribution = is_kind("social_insurance_contribution")
+    return [
+        ctx.within(3).alias("_in3"),
+        ctx.within(6).alias("_in6"),
+        ctx.within(12).alias("_in12"),
+        ctx.within(36).alias("_in36"),
+        is_kind("utility_bill").alias("_bill"),
+        is_kind("loan_repayment").alias("_loan"),
+        is_kind("tax_payment").alias("_tax"),
+        contribution.alias("_contribution"),
+        outcome.is_in(["late", "arrears"]).alias("_late"),
+        is_kind(*ctx.kinds(SUBJECT, "negative_minor_decayed")).alias("_negative"),
+        is_kind(*ctx.kinds(SUBJECT, "record_count")).alias("_everything"),
+        # Pension contributions carry the insurance only in the payload (compact JSON).
+        (contribution & pl.col("payload").str.contains('"pension"', literal=True)).alias("_pension"),
+    ]
+
+
+def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
+    """Per subject, the registry's person columns (in registry order, with their declared types)
+    but those computed from month masks, then the masks (``_pension_mask``...): sums, maxima and
+    bit-ors of row-wise values, and shares of them.
+
+    A subject without usable rows has one all-null row (``person_features``), so every aggregate
+    also gives the value of an empty file (counts 0, shares null)."""
+    in3, in6, in12, in36 = (pl.col(c) for c in ("_in3", "_in6", "_in12", "_in36"))
+    bill, loan, tax_kind, contribution = (pl.col(c) for c in ("_bill", "_loan", "_tax", "_contribution"))
+    late, negative, everything, pension_row = (
+        pl.col(c) for c in ("_late", "_negative", "_everything", "_pension")
+    )
+    outcome, qty, amount = pl.col("outcome"), pl.col("quantity").fill_null(0), pl.col("amount").fill_null(0)
+    paid = outcome == "paid"
+    tax = tax_kind & in12
+    utility = bill & in12
+    bill_late = bill & late
+    pension_due = pension_row & in12
     # Only employees pay unemployment insurance (through their employer): a sign of a job.
     employed = contribution & pl.col("payload").str.contains('"unemployment"', literal=True)
-    pension_due = contribution & in12 & pl.col("payload").str.contains('"pension"', literal=True)
+    cap = ctx.months_since_cap
 
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
@@ -65,22 +85,31 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         return pl.when(cond).then(value).otherwise(0.0).sum()
 
     def most(cond: pl.Expr, value: pl.Expr) -> pl.Expr:
-        return pl.when(cond).then(value).otherwise(0.0).max()
+        return pl.when(cond).then(value).otherwise(0.0).max().cast(pl.Int64)
 
     def any_of(cond: pl.Expr) -> pl.Expr:
         return cond.any().cast(pl.Int64)
 
+    def mask(cond: pl.Expr) -> pl.Expr:
+        return pl.when(cond).then(pl.col("_bit")).otherwise(0).bitwise_or()
+
     def decayed(severity: str) -> pl.Expr:
         return total(negative & (pl.col("severity") == severity), pl.col("_w"))
 
+    def share(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
+        """part / whole (counts), null when whole is 0."""
+        n = whole.sum()
+        return pl.when(n > 0).then(part.sum() / n)
+
     exprs = {
-        "_pension_mask": pl.when(pension).then(pl.col("_bit")).otherwise(0).bitwise_or(),
-        "_medical_mask": pl.when(medical).then(pl.col("_bit")).otherwise(0).bitwise_or(),
+        "_pension_mask": mask(pension_row & paid & in36),
+        "_medical_mask": mask(is_kind("medical_insurance_contribution") & paid & in12),
+        "_employed_mask": mask(employed),
         "tax_payments_12m": count(tax),
-        "_tax_on_time": count(tax & (outcome == "on_time")),
+        "tax_on_time_share_12m": share(tax & (outcome == "on_time"), tax),
         "tax_arrears_amount": total(is_kind(*ctx.kinds(SUBJECT, "tax_arrears_amount")), amount),
         "utility_bills_12m": count(utility),
-        "utility_late_12m": count(utility & outcome.is_in(["late", "arrears"])),
+        "utility_late_12m": count(utility & late),
         "utility_arrears_12m": count(utility & (outcome == "arrears")),
         "utility_max_days_late_12m": most(utility, qty),
         "has_loan": any_of(loan & in12),
@@ -89,7 +118,12 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         "negative_minor_decayed": decayed("minor"),
         "negative_general_decayed": decayed("general"),
         "negative_serious_decayed": decayed("serious"),
-        "_last_negative": pl.when(negative).then(pl.col("_k")).min(),
+        "months_since_negative": pl.when(negative)
+        .then(pl.col("_k"))
+        .min()
+        .clip(upper_bound=cap)
+        .fill_null(cap)
+        .cast(pl.Int64),
         "judgment_defaulter_active": any_of(is_kind("judgment_defaulter")),
         "consumption_restriction_active": any_of(is_kind("high_consumption_restriction")),
         "serious_dishonesty_active": any_of(is_kind("serious_dishonesty_list")),
@@ -104,62 +138,55 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         "utility_late_6m": count(bill_late & in6),
         "utility_days_late_3m": total(bill & in3, qty),
         "utility_days_late_12m": total(utility, qty),
-        "_utility_36m": count(bill & in36),
-        "_utility_late_36m": count(bill_late & in36),
+        "utility_late_share_36m": share(bill_late & in36, bill & in36),
         "loan_repayments_3m": count(loan & in3),
         "loan_overdue_3m": count(loan & in3 & (qty >= 1)),
         "loan_days_overdue_12m": total(loan & in12, qty),
-        "_employed_mask": pl.when(employed).then(pl.col("_bit")).otherwise(0).bitwise_or(),
         "social_insurance_arrears_6m": count(contribution & in6 & (outcome == "arrears")),
-        "_pension_due_n": count(pension_due),
-        "_pension_due_amount": total(pension_due, amount),
+        "pension_contribution_avg_12m": pl.when(pension_due.sum() > 0).then(
+            total(pension_due, amount) / pension_due.sum()
+        ),
         "tax_paid_12m": total(tax, amount),
-        "record_tenure_months": pl.when(everything).then(pl.col("_k")).max(),
+        "record_tenure_months": pl.when(everything).then(pl.col("_k")).max().fill_null(0).cast(pl.Int64),
         "record_count": count(everything),
     }
-    return [e.alias(name) for name, e in exprs.items()]
+    names = [f.name for f in ctx.registry.for_subject(SUBJECT) if f.name not in _FROM_MASKS]
+    missing = [n for n in names if n not in exprs]
+    if missing:
+        raise KeyError(f"person pipeline has no definition for registry features {missing}")
+    return [exprs[n].alias(n) for n in [*names, *(n for n in exprs if n.startswith("_"))]]
 
 
-def person_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
-    """Per ``subject_id`` of ``base`` (usable rows from ``usable_base``): the raw person aggregates.
-
-    Subjects without rows are absent; ``person_features`` fills them in. Also used for the legal
-    representatives in the enterprise pipeline.
-    """
-    return base.group_by("subject_id").agg(
-        cached_exprs(("person-agg", *ctx.key), lambda: _aggregate_exprs(ctx))
-    )
+# Features computed from the month masks after the aggregation (a lookup table gathered inside
+# an aggregation runs once per group, not once per column).
+_FROM_MASKS = {
+    "pension_paid_months_12m": low_bits_count("_pension_mask", 12),
+    "pension_paid_months_36m": low_bits_count("_pension_mask", SLOT_WINDOW),
+    "pension_longest_gap_36m": longest_zero_run_expr("_pension_mask", SLOT_WINDOW),
+    "medical_paid_months_12m": low_bits_count("_medical_mask", 12),
+    "employment_insurance_months_3m": low_bits_count("_employed_mask", 3),
+}
 
 
 def _output_exprs(ctx: Context) -> list[pl.Expr]:
-    """From the aggregates (null for persons without usable records) to the registry's columns,
-    in registry order and with the registry's types."""
-    cap = ctx.months_since_cap
-    special = {
-        "pension_paid_months_12m": low_bits_count("_pension_mask", 12),
-        "pension_paid_months_36m": low_bits_count("_pension_mask", SLOT_WINDOW),
-        "pension_longest_gap_36m": longest_zero_run_expr("_pension_mask", SLOT_WINDOW),
-        "medical_paid_months_12m": low_bits_count("_medical_mask", 12),
-        "tax_on_time_share_12m": pl.when(pl.col("tax_payments_12m") > 0).then(
-            pl.col("_tax_on_time") / pl.col("tax_payments_12m")
+    """The registry's columns in order: those computed from the masks, the others as aggregated."""
+    return [
+        pl.col("subject_id"),
+        *(
+            _FROM_MASKS[f.name].alias(f.name) if f.name in _FROM_MASKS else pl.col(f.name)
+            for f in ctx.registry.for_subject(SUBJECT)
         ),
-        "months_since_negative": pl.col("_last_negative").clip(upper_bound=cap).fill_null(cap),
-        "utility_late_share_36m": _share("_utility_late_36m", "_utility_36m"),
-        "employment_insurance_months_3m": low_bits_count("_employed_mask", 3),
-        "pension_contribution_avg_12m": _share("_pension_due_amount", "_pension_due_n"),
-    }
-    out = [pl.col("subject_id")]
-    for f in ctx.registry.for_subject(SUBJECT):
-        expr = special.get(f.name, pl.col(f.name))
-        if not f.nullable:
-            expr = expr.fill_null(0)
-        out.append(expr.cast(f.polars_dtype).alias(f.name))
-    return out
+    ]
 
 
-def _share(part: str, whole: str) -> pl.Expr:
-    """part / whole, null when whole is 0."""
-    return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole))
+def person_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
+    """Per ``subject_id`` of ``base`` (usable rows from ``usable_base``): the person aggregates
+    (``_aggregate_exprs``). Subjects without rows are absent (``person_features``
+    adds an empty row for each person). Also used for the legal representatives in the
+    enterprise pipeline."""
+    rows = cached_exprs(("person-rows", *ctx.key), lambda: _row_exprs(ctx))
+    aggs = cached_exprs(("person-agg", *ctx.key), lambda: _aggregate_exprs(ctx))
+    return base.with_columns(rows).group_by("subject_id").agg(aggs)
 
 
 def person_features(
@@ -179,10 +206,13 @@ def person_features(
     records get the values of an empty file), sorted by ``subject_id``.
     """
     ctx = make_context(as_of, known_at, catalogue, registry)
-    base = usable_base(records, events, ctx)
+    persons = subjects_of(subjects, (SUBJECT,))
+    # One all-null row per person: every person gets a group (an empty file's values) without a
+    # join and a fill per column afterwards; the semi join drops every other subject's rows.
+    base = pl.concat([usable_base(records, events, ctx), persons], how="diagonal")
     plan = (
-        subjects_of(subjects, (SUBJECT,))
-        .join(person_aggregates(base, ctx), on="subject_id", how="left")
+        person_aggregates(base, ctx)
+        .join(persons, on="subject_id", how="semi")
         .select(cached_exprs(("person-out", *ctx.key), lambda: _output_exprs(ctx)))
         .sort("subject_id")
     )
