@@ -53,6 +53,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/openapi.json"): public(200),
     ("GET", "/docs"): public(200),
     ("GET", "/docs/oauth2-redirect"): public(200),
+    ("GET", "/"): public(200),  # a redirect to the citizen app (/app/), followed
     ("GET", "/v1/whoami"): EVERYONE,
     ("GET", "/v1/me"): only(citizen=200),
     ("GET", "/v1/me/file"): only(citizen=200),
