@@ -17,29 +17,85 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from scoring.db.tables import AuditAnchor, AuditEntry
 from scoring.settings import Settings
 
-__all__ = ["GENESIS", "AuditLog", "Verification", "details_digest", "entry_hash"]
+__all__ = ["GENESIS", "AuditLog", "PendingEntry", "Verification", "details_digest", "entry_hash"]
 
 GENESIS = "0" * 64
 _ANCHOR_ID = 1
 # pg_advisory_xact_lock key of the audit log: one appender at a time ("audit" folded to a bigint).
 _LOCK_KEY = 0x6175646974
 _MAX_PROBLEMS = 20
-_log = AuditEntry.__table__
-_anchor = AuditAnchor.__table__
+_log = cast(sa.Table, AuditEntry.__table__)
+_anchor = cast(sa.Table, AuditAnchor.__table__)
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry to append: what happened, to whom, when (``AuditLog.append_many``)."""
+
+    actor: str
+    action: str
+    subject_ref: str | None
+    details: Mapping[str, Any]
+    request_id: str | None
+    when: dt.datetime
+
+
+_COLUMNS = (
+    "seq", "recorded_at", "actor", "action", "subject_ref", "details_digest", "request_id", "prev_hash",
+    "hash",
+)  # fmt: skip
+# The entries (one array per column: the statement is the same for any number of entries) and
+# the new head, in one statement.
+_PG_ENTRIES = (
+    "WITH e AS (INSERT INTO audit_log (" + ", ".join(_COLUMNS) + ") SELECT * FROM unnest("
+    "CAST(:seq AS bigint[]), CAST(:recorded_at AS timestamp[]), CAST(:actor AS varchar[]),"
+    " CAST(:action AS varchar[]), CAST(:subject_ref AS varchar[]), CAST(:details_digest AS varchar[]),"
+    " CAST(:request_id AS varchar[]), CAST(:prev_hash AS varchar[]), CAST(:hash AS varchar[])))"
+)
+_PG_APPEND_UPDATE = sa.text(
+    _PG_ENTRIES
+    + f" UPDATE audit_anchor SET seq = :seq_head, hash = :hash_head, mac = :mac, updated_at = :updated_at"
+    f" WHERE id = {_ANCHOR_ID}"
+)
+_PG_APPEND_INSERT = sa.text(
+    _PG_ENTRIES + " INSERT INTO audit_anchor (id, seq, hash, mac, updated_at)"
+    f" VALUES ({_ANCHOR_ID}, :seq_head, :hash_head, :mac, :updated_at)"
+)
+_PG_LOCK_HEAD = sa.text(f"SELECT seq, hash FROM audit_anchor WHERE id = {_ANCHOR_ID} FOR UPDATE")
+
+
+def _lock_head(conn: Connection) -> tuple[int, str, bool]:
+    """The chain's head (last seq and hash) locked until the transaction ends, and whether the
+    anchor row exists."""
+    if conn.dialect.name == "postgresql":
+        # The anchor row is the chain's lock: locking it reads the head as last committed (one
+        # round trip). Only the very first entry, with no anchor yet, takes the advisory lock.
+        row = conn.execute(_PG_LOCK_HEAD).first()
+        if row is None:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            row = conn.execute(_PG_LOCK_HEAD).first()
+    else:  # SQLite: a write first takes the database's write lock before the head is read
+        conn.execute(sa.update(_anchor).where(_anchor.c.id == _ANCHOR_ID).values(id=_ANCHOR_ID))
+        row = conn.execute(sa.select(_anchor.c.seq, _anchor.c.hash).where(_anchor.c.id == _ANCHOR_ID)).first()
+    if row is not None:
+        return int(row[0]), str(row[1]), True
+    last = conn.execute(sa.select(_log.c.seq, _log.c.hash).order_by(_log.c.seq.desc()).limit(1)).first()
+    return (int(last[0]), str(last[1]), False) if last is not None else (0, GENESIS, False)
 
 
 def details_digest(details: Mapping[str, Any]) -> str:
@@ -95,61 +151,53 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
         request_id: str | None = None,
         now: dt.datetime | None = None,
-    ) -> AuditEntry:
-        """Append one entry and move the anchor, in the session's transaction (the caller commits)."""
-        bind = session.get_bind()
-        anchor: AuditAnchor | None = None
-        if bind.dialect.name == "postgresql":
-            # The anchor row is the chain's lock: locking it reads the head as last committed
-            # (one round trip). Only the very first entry, with no anchor yet, takes the advisory lock.
-            lock_anchor = (
-                sa.select(AuditAnchor)
-                .where(AuditAnchor.id == _ANCHOR_ID)
-                .with_for_update()
-                .execution_options(populate_existing=True)
+    ) -> int:
+        """Append one entry and move the anchor, in the session's transaction (the caller
+        commits). Returns the entry's ``seq``."""
+        entry = PendingEntry(actor, action, subject_ref, details or {}, request_id, now or _utcnow())
+        return self.append_many(session.connection(), [entry])[0]
+
+    def append_many(self, conn: Connection, entries: Sequence[PendingEntry]) -> list[int]:
+        """Append ``entries`` in order and move the anchor, in ``conn``'s transaction (the caller
+        commits); their ``seq`` numbers. PostgreSQL: one locking read of the head (the anchor
+        row is the chain's lock, held to the commit) and one statement writing the entries and
+        the anchor."""
+        if not entries:
+            return []
+        seq, prev, anchored = _lock_head(conn)
+        rows: list[dict[str, Any]] = []
+        for e in entries:
+            seq += 1
+            actor, action = e.actor[:128], e.action[:64]
+            rid = e.request_id[:64] if e.request_id else None
+            digest = details_digest(e.details)
+            h = entry_hash(seq, e.when, actor, action, e.subject_ref, digest, rid, prev)
+            rows.append(
+                {
+                    "seq": seq,
+                    "recorded_at": e.when,
+                    "actor": actor,
+                    "action": action,
+                    "subject_ref": e.subject_ref,
+                    "details_digest": digest,
+                    "request_id": rid,
+                    "prev_hash": prev,
+                    "hash": h,
+                }
             )
-            anchor = session.execute(lock_anchor).scalar_one_or_none()
-            if anchor is None:
-                session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-                anchor = session.execute(lock_anchor).scalar_one_or_none()
-        else:  # SQLite: a write first takes the database's write lock before the head is read
-            session.execute(sa.update(AuditAnchor).where(AuditAnchor.id == _ANCHOR_ID).values(id=_ANCHOR_ID))
-        if anchor is not None:
-            seq, prev = int(anchor.seq) + 1, str(anchor.hash)
+            prev = h
+        head = {"seq": seq, "hash": prev, "mac": self._mac(seq, prev), "updated_at": entries[-1].when}
+        if conn.dialect.name == "postgresql":
+            params: dict[str, Any] = {k: [r[k] for r in rows] for k in _COLUMNS}
+            params.update(seq_head=seq, hash_head=prev, mac=head["mac"], updated_at=head["updated_at"])
+            conn.execute(_PG_APPEND_UPDATE if anchored else _PG_APPEND_INSERT, params)
         else:
-            last = session.execute(
-                sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-            ).first()
-            seq, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, GENESIS)
-        when = now or _utcnow()
-        digest = details_digest(details or {})
-        entry = AuditEntry(
-            seq=seq,
-            recorded_at=when,
-            actor=actor[:128],
-            action=action[:64],
-            subject_ref=subject_ref,
-            details_digest=digest,
-            request_id=request_id[:64] if request_id else None,
-            prev_hash=prev,
-        )
-        entry.hash = entry_hash(
-            seq, when, entry.actor, entry.action, subject_ref, digest, entry.request_id, prev
-        )
-        session.add(entry)
-        if anchor is None:
-            anchor = session.get(AuditAnchor, _ANCHOR_ID)
-        if anchor is None:
-            anchor = AuditAnchor(id=_ANCHOR_ID)
-            session.add(anchor)
-        anchor.seq, anchor.hash, anchor.mac, anchor.updated_at = (
-            seq,
-            entry.hash,
-            self._mac(seq, entry.hash),
-            when,
-        )
-        session.flush()
-        return entry
+            conn.execute(sa.insert(_log), rows)
+            if anchored:
+                conn.execute(sa.update(_anchor).where(_anchor.c.id == _ANCHOR_ID).values(**head))
+            else:
+                conn.execute(sa.insert(_anchor).values(id=_ANCHOR_ID, **head))
+        return [int(r["seq"]) for r in rows]
 
     def verify(self, session: Session, *, chunk: int = 10_000) -> Verification:
         """Walk the chain: contiguous ``seq`` from 1, each hash recomputed, each ``prev_hash`` the
