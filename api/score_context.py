@@ -4,20 +4,52 @@ from __future__ import annotations
 
 from fastapi import Request
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker as SessionMaker
 
 from features.catalogue import Catalogue
 from features.registry import Registry
 from scoring.assessments import LimitPolicy
+from scoring.group_commit import GroupCommit
 from scoring.publish import BundleCache
 from scoring.score_views import FeatureNames
 from scoring.scores import ScoringPolicy
 from scoring.settings import Settings
 
-__all__ = ["bundles", "catalogue", "engine", "feature_names", "limits", "policy", "registry", "settings"]
+__all__ = [
+    "bundles",
+    "catalogue",
+    "engine",
+    "feature_names",
+    "group_commit",
+    "limits",
+    "policy",
+    "read_engine",
+    "registry",
+    "sessionmaker",
+    "settings",
+]
 
 
 def engine(request: Request) -> Engine:
     value: Engine = request.app.state.engine
+    return value
+
+
+def read_engine(request: Request) -> Engine:
+    """The engine in autocommit: a single read statement needs no transaction of its own."""
+    value: Engine = request.app.state.read_engine
+    return value
+
+
+def sessionmaker(request: Request) -> SessionMaker[Session]:
+    value: SessionMaker[Session] = request.app.state.sessionmaker
+    return value
+
+
+def group_commit(request: Request) -> GroupCommit:
+    """The process's group commit of registered reads (``scoring.group_commit``)."""
+    value: GroupCommit = request.app.state.group_commit
     return value
 
 

@@ -21,9 +21,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import Problem
-from scoring.auth import ROLES, AuthError, Principal, authenticate
+from scoring.auth import KEY_PREFIX, ROLES, AuthError, Principal, authenticate
+from scoring.auth import verify_token as authenticate_token
 
 __all__ = [
     "DbSession",
@@ -113,8 +115,18 @@ def _credential(request: Request) -> str | None:
     return key.strip() if key is not None else None
 
 
-def principal(request: Request, session: DbSession) -> Principal:
-    """The authenticated caller (401 otherwise), rate limited per API key (429)."""
+def _verify(request: Request, credential: str) -> Principal:
+    """Check a credential the cache does not hold (an API key reads its row)."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        return authenticate(session, request.app.state.settings, credential)
+    finally:
+        session.close()
+
+
+async def principal(request: Request) -> Principal:
+    """The authenticated caller (401 otherwise), rate limited per API key (429). Runs on the
+    event loop: a cached key or a JWT needs no thread and no database."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
@@ -128,7 +140,12 @@ def principal(request: Request, session: DbSession) -> Principal:
         )
     cache: KeyCache = request.app.state.key_cache
     try:
-        who = cache.get(credential) or authenticate(session, request.app.state.settings, credential)
+        who = cache.get(credential)
+        if who is None:
+            if credential.startswith(KEY_PREFIX):
+                who = await run_in_threadpool(_verify, request, credential)
+            else:
+                who = authenticate_token(request.app.state.settings, credential)
     except AuthError:
         raise Problem(
             401,
@@ -154,7 +171,7 @@ def principal(request: Request, session: DbSession) -> Principal:
 class _RoleCheck:
     roles: tuple[str, ...]
 
-    def __call__(self, who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def __call__(self, who: Annotated[Principal, Depends(principal)]) -> Principal:
         if who.role not in self.roles:
             raise Problem(403, "forbidden-role", f"role {who.role} may not use this route")
         return who

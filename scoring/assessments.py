@@ -26,26 +26,34 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import yaml
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from features.ids import mask_identifier, parse_org_code, parse_person_id
+from scoring.auth import Principal
 from scoring.db.assessment_tables import BankAssessment
-from scoring.db.tables import Consent, Subject
+from scoring.db.score_tables import ScorePublication, ScoreRow
+from scoring.db.tables import Consent, QueryRegisterEntry, Subject
+from scoring.group_commit import Written
 from scoring.identity import IdentityVault
+from scoring.register import read_entry, register_values
 
 __all__ = [
     "DEFAULT_LIMITS_FILE",
+    "AssessmentInputs",
     "AssessmentRequest",
     "LimitPolicy",
     "Suggestion",
+    "assessment_inputs",
     "consent_in_force",
     "find_subject",
     "previous_assessment",
     "store_assessment",
+    "write_assessment",
 ]
 
 DEFAULT_LIMITS_FILE = Path(__file__).with_name("credit_limits.yaml")
@@ -107,6 +115,93 @@ def consent_in_force(
         sa.or_(Consent.revoked_at.is_(None), Consent.revoked_at > at),
     )
     return session.execute(stmt).first() is not None
+
+
+@dataclass(frozen=True)
+class AssessmentInputs:
+    """What one read tells about the subject a request names: who it is, whether the consent
+    allows the read, and its score in force (``None``: not published)."""
+
+    subject_id: int
+    subject_key: str
+    subject_type: str
+    allowed: bool
+    score: dict[str, Any] | None
+
+
+_scores = cast(sa.Table, ScoreRow.__table__)
+_subjects = cast(sa.Table, Subject.__table__)
+_consents = cast(sa.Table, Consent.__table__)
+
+
+def _inputs_statement(person: bool) -> sa.Select[Any]:
+    latest = _scores.alias("latest")
+    current = (
+        sa.select(latest.c.id)
+        .where(
+            latest.c.subject_id == _subjects.c.id,
+            latest.c.snapshot_id.in_(sa.select(ScorePublication.__table__.c.snapshot_id)),
+        )
+        .order_by(latest.c.snapshot_id.desc(), latest.c.id.desc())  # the (subject, snapshot, id) index
+        .limit(1)
+        .correlate(_subjects)
+        .scalar_subquery()
+    )
+    at = sa.bindparam("at", type_=sa.DateTime())
+    allowed = (
+        sa.exists()
+        .where(
+            _consents.c.id == sa.bindparam("consent_id"),
+            _consents.c.subject_id == _subjects.c.id,
+            _consents.c.bank == sa.bindparam("bank"),
+            _consents.c.purpose == sa.bindparam("purpose"),
+            _consents.c.valid_from <= at,
+            _consents.c.valid_to > at,
+            _consents.c.granted_at <= at,
+            sa.or_(_consents.c.revoked_at.is_(None), _consents.c.revoked_at > at),
+        )
+        .correlate(_subjects)
+    )
+    kind = _subjects.c.subject_type == "person" if person else _subjects.c.subject_type != "person"
+    return (
+        sa.select(
+            _subjects.c.id.label("subject_id_"),
+            _subjects.c.subject_key.label("subject_key_"),
+            _subjects.c.subject_type.label("subject_type_"),
+            allowed.label("allowed_"),
+            *_scores.c,
+        )
+        .select_from(_subjects.outerjoin(_scores, _scores.c.id == current))
+        .where(_subjects.c.subject_key == sa.bindparam("key"), kind)
+    )
+
+
+_INPUTS = {True: _inputs_statement(True), False: _inputs_statement(False)}
+
+
+def assessment_inputs(
+    conn: Connection, vault: IdentityVault, req: AssessmentRequest, *, bank: str, at: dt.datetime
+) -> AssessmentInputs | None:
+    """Subject, consent check (as :func:`consent_in_force`) and score in force (as
+    ``scoring.publish.current_score``) in one statement; ``None``: no such subject.
+    ``IdentifierError`` if the identifier is malformed."""
+    number = req.normalised_identifier()
+    person = req.subject_type == "person"
+    params = {
+        "key": vault.lookup_key(number) if person else number,
+        "consent_id": req.consent_id,
+        "bank": bank,
+        "purpose": req.purpose,
+        "at": at,
+    }
+    row = conn.execute(_INPUTS[person], params).first()
+    if row is None:
+        return None
+    m = row._mapping
+    score = {c.name: m[c] for c in _scores.c} if m[_scores.c.id] is not None else None
+    return AssessmentInputs(
+        int(m["subject_id_"]), str(m["subject_key_"]), str(m["subject_type_"]), bool(m["allowed_"]), score
+    )
 
 
 # --- the limit policy ----------------------------------------------------------------------------
@@ -210,3 +305,59 @@ def store_assessment(
     session.add(row)
     session.flush()
     return row
+
+
+_assessments = cast(sa.Table, BankAssessment.__table__)
+_register = cast(sa.Table, QueryRegisterEntry.__table__)
+
+
+def write_assessment(
+    conn: Connection,
+    *,
+    who: Principal,
+    key: str | None,
+    fingerprint: str,
+    subject_id: int,
+    subject_key: str,
+    req: AssessmentRequest,
+    score_id: int | None,
+    model_version: str | None,
+    suggested_limit: float | None,
+    response: str,
+    now: dt.datetime,
+    route: str,
+    request_id: str | None,
+) -> Written[tuple[int, int]]:
+    """Insert the assessment (``response``: the answer's JSON) and its query-register row (one
+    statement on PostgreSQL); the read's audit entry to append. ``IntegrityError`` if the key
+    was taken meanwhile. The result: (assessment id, register id)."""
+    rid = request_id[:64] if request_id else None
+    assessment = {
+        "bank": who.id, "idempotency_key": key, "request_hash": fingerprint, "subject_id": subject_id,
+        "purpose": req.purpose, "amount": float(req.amount), "consent_id": req.consent_id,
+        "score_id": score_id, "model_version": model_version, "suggested_limit": suggested_limit,
+        "response": response, "created_at": now, "request_id": rid,
+    }  # fmt: skip
+    register = register_values(
+        who=who, subject_id=subject_id, purpose=req.purpose, route=route, request_id=request_id, when=now
+    )
+    if conn.dialect.name == "postgresql":
+        a = sa.insert(_assessments).values(assessment).returning(_assessments.c.id).cte("a")
+        r = sa.insert(_register).values(register).returning(_register.c.id).cte("r")
+        ids = conn.execute(sa.select(a.c.id, r.c.id).select_from(a.join(r, sa.true()))).one()
+        assessment_id, register_id = int(ids[0]), int(ids[1])
+    else:
+        ins = sa.insert(_assessments).values(assessment).returning(_assessments.c.id)
+        assessment_id = int(conn.execute(ins).scalar_one())
+        ins = sa.insert(_register).values(register).returning(_register.c.id)
+        register_id = int(conn.execute(ins).scalar_one())
+    entry = read_entry(
+        who=who,
+        subject_key=subject_key,
+        purpose=req.purpose,
+        route=route,
+        request_id=request_id,
+        register_id=register_id,
+        when=now,
+    )
+    return Written((assessment_id, register_id), (entry,))

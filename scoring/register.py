@@ -9,15 +9,17 @@ register (``list_reads``): ``GET /v1/me/queries``.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from scoring.audit import AuditLog
+from scoring.audit import AuditLog, PendingEntry
 from scoring.auth import Principal
 from scoring.db.tables import QueryRegisterEntry, Subject
 
-__all__ = ["list_reads", "record_read"]
+__all__ = ["list_reads", "read_entry", "record_read", "record_read_core", "register_values"]
 
 
 def _utcnow() -> dt.datetime:
@@ -58,6 +60,71 @@ def record_read(
         now=when,
     )
     return row
+
+
+def register_values(
+    *, who: Principal, subject_id: int, purpose: str, route: str, request_id: str | None, when: dt.datetime
+) -> dict[str, Any]:
+    """The register row of one read (as :func:`record_read` writes it)."""
+    return {
+        "subject_id": subject_id,
+        "accessor_role": who.role,
+        "accessor_id": who.id[:96],
+        "purpose": purpose[:48],
+        "route": route[:200],
+        "accessed_at": when,
+        "request_id": request_id[:64] if request_id else None,
+    }
+
+
+def read_entry(
+    *,
+    who: Principal,
+    subject_key: str,
+    purpose: str,
+    route: str,
+    request_id: str | None,
+    register_id: int,
+    when: dt.datetime,
+) -> PendingEntry:
+    """The audit entry of one registered read (as :func:`record_read` appends it)."""
+    details = {"purpose": purpose, "route": route, "register_id": register_id}
+    return PendingEntry(who.actor, "credit.read", subject_key, details, request_id, when)
+
+
+def record_read_core(
+    conn: Connection,
+    *,
+    who: Principal,
+    subject_id: int,
+    subject_key: str,
+    purpose: str,
+    route: str,
+    request_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[int, PendingEntry]:
+    """:func:`record_read` on a connection: the register row inserted, its audit entry returned
+    for the caller to append (``AuditLog.append_many``, e.g. through ``scoring.group_commit``)."""
+    when = now or _utcnow()
+    values = register_values(
+        who=who, subject_id=subject_id, purpose=purpose, route=route, request_id=request_id, when=when
+    )
+    register_id = int(
+        conn.execute(sa.insert(_register).values(values).returning(_register.c.id)).scalar_one()
+    )
+    entry = read_entry(
+        who=who,
+        subject_key=subject_key,
+        purpose=purpose,
+        route=route,
+        request_id=request_id,
+        register_id=register_id,
+        when=when,
+    )
+    return register_id, entry
+
+
+_register = cast(sa.Table, QueryRegisterEntry.__table__)
 
 
 def list_reads(
