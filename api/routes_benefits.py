@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api import score_context as ctx
 from api.problems import Problem
-from api.routes_common import audit_of, request_id, route_of, vault_of
+from api.routes_common import audit_of, now_utc, request_id, route_of, vault_of
 from api.security import DbSession, RowId, require
 from features.ids import IdentifierError
 from scoring.auth import Principal
@@ -39,13 +42,14 @@ from scoring.benefits import (
     citizen_benefits,
     grant_benefit,
     load_benefits,
-    partner_eligibility,
+    partner_check,
     reconcile_grants,
     resolve_card_token,
     settle_obligation,
 )
 from scoring.credit_file import person
 from scoring.db.tables import Subject
+from scoring.group_commit import Written
 from scoring.lists import (
     ListingError,
     exit_listing,
@@ -57,7 +61,7 @@ from scoring.lists import (
 )
 from scoring.measures import MeasureError, check_application, record_feedback
 from scoring.publish import PublishError, rescore_subject
-from scoring.register import record_read
+from scoring.register import record_read, record_read_core
 
 __all__ = ["router"]
 
@@ -177,47 +181,67 @@ def _own_benefit(who: Principal, code: str) -> None:
         raise Problem(404, "no-such-benefit", "no such benefit of this partner")
 
 
+def _check(
+    request: Request, who: Principal, token: str, benefit: str | None, today: dt.date
+) -> tuple[list[dict[str, Any]], int, str] | None:
+    """The partner's check, read in one statement (``None``: the partner has no benefits, so
+    there is nothing to read)."""
+    with ctx.read_engine(request).connect() as conn:
+        try:
+            if benefit is not None:
+                own = load_benefits().benefits.get(benefit)
+                if own is None or own.partner != who.id:
+                    resolve_card_token(conn, who.id, token)  # an unknown token is the answer first
+                    raise Problem(404, "no-such-benefit", "no such benefit of this partner")
+                codes = [benefit]
+            else:
+                codes = [b.code for b in load_benefits().of_partner(who.id)]
+            if not codes:
+                resolve_card_token(conn, who.id, token)
+                return None
+            return partner_check(conn, partner=who.id, token=token, benefit_codes=codes, today=today)
+        except UnknownToken:
+            raise Problem(404, "unknown-token", "unknown card token") from None
+        except BenefitError as exc:
+            raise _benefit_problem(exc) from None
+
+
 @router.get(
     "/v1/partner/eligibility",
     summary="Eligibility of a card holder for this partner's own benefits (a registered check).",
+    response_model=dict[str, Any],
 )
-def eligibility(
+async def eligibility(
     request: Request,
     who: Partner,
-    session: DbSession,
     token: Annotated[str, Query(min_length=1, max_length=64, description="The citizen-card token.")],
     benefit: Annotated[
         str | None, Query(max_length=64, description="One benefit (default: all of this partner's).")
     ] = None,
-) -> dict[str, Any]:
-    try:
-        resolve_card_token(session, who.id, token)
-    except UnknownToken:
-        raise Problem(404, "unknown-token", "unknown card token") from None
-    if benefit is not None:
-        _own_benefit(who, benefit)
-        codes = [benefit]
-    else:
-        codes = [b.code for b in load_benefits().of_partner(who.id)]
-    out = []
-    for i, code in enumerate(codes):
-        try:
-            out.append(
-                partner_eligibility(
-                    session,
-                    audit_of(request),
-                    partner=who.id,
-                    token=token,
-                    benefit_code=code,
-                    route=route_of(request),
-                    request_id=request_id(request),
-                    register=i == 0,
-                )
+) -> Response:
+    now = now_utc()
+    checked = await run_in_threadpool(_check, request, who, token, benefit, now.date())
+    out: list[dict[str, Any]] = []
+    if checked is not None:
+        out, subject_id, subject_key = checked
+        rid, route = request_id(request), route_of(request)
+
+        def register(conn: Connection) -> Written[int]:
+            register_id, entry = record_read_core(
+                conn,
+                who=Principal(role="partner", id=who.id),
+                subject_id=subject_id,
+                subject_key=subject_key,
+                purpose="benefit_eligibility",
+                route=route,
+                request_id=rid,
+                now=now,
             )
-        except BenefitError as exc:
-            raise _benefit_problem(exc) from None
-    session.commit()
-    return {"partner": who.id, "benefits": out}
+            return Written(register_id, (entry,))
+
+        await ctx.group_commit(request).run_async(register)
+    body = json.dumps({"partner": who.id, "benefits": out}, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, media_type="application/json")
 
 
 @router.post(

@@ -37,7 +37,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import yaml
@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from features.catalogue import load_catalogue
 from scoring.audit import AuditLog
 from scoring.auth import Principal
 from scoring.db.incentive_tables import (
@@ -54,11 +55,13 @@ from scoring.db.incentive_tables import (
     BenefitObligation,
     BenefitQuota,
     CardToken,
+    Listing,
 )
-from scoring.db.tables import Subject
+from scoring.db.score_tables import ScorePublication, ScoreRow
+from scoring.db.tables import Record, Subject
 from scoring.lists import ActiveListing, active_listings
 from scoring.publish import current_score
-from scoring.register import record_read
+from scoring.register import record_read_core
 from scoring.tiers import CLASS_ORDER, DEFAULT_TIERS
 
 __all__ = [
@@ -85,7 +88,9 @@ __all__ = [
     "load_benefits",
     "overdue_obligations",
     "parse_benefits",
+    "partner_check",
     "partner_eligibility",
+    "partner_status",
     "reconcile_grants",
     "resolve_card_token",
     "settle_obligation",
@@ -279,7 +284,14 @@ def _parse(raw: Any) -> BenefitCatalogue:
 
 def load_benefits(path: str | Path | None = None) -> BenefitCatalogue:
     """The catalogue at ``path`` (default ``scoring/benefits.yaml``), validated; cached per path."""
-    return _load_cached(str(Path(path or DEFAULT_BENEFITS_FILE).resolve()))
+    if path is None:
+        return _load_default()
+    return _load_cached(str(Path(path).resolve()))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_default() -> BenefitCatalogue:  # no path to resolve on every request
+    return _load_cached(str(DEFAULT_BENEFITS_FILE.resolve()))
 
 
 @functools.lru_cache(maxsize=8)
@@ -468,6 +480,135 @@ def eligibility(
     return [decide(b, status) for b in chosen]
 
 
+_tokens = cast(sa.Table, CardToken.__table__)
+_subjects = cast(sa.Table, Subject.__table__)
+_scores = cast(sa.Table, ScoreRow.__table__)
+
+
+def _partner_status_statement() -> sa.Select[Any]:
+    latest = _scores.alias("latest")
+    current = (
+        sa.select(latest.c.id)
+        .where(
+            latest.c.subject_id == _subjects.c.id,
+            latest.c.snapshot_id.in_(sa.select(ScorePublication.__table__.c.snapshot_id)),
+        )
+        .order_by(latest.c.snapshot_id.desc(), latest.c.id.desc())  # the (subject, snapshot, id) index
+        .limit(1)
+        .correlate(_subjects)
+        .scalar_subquery()
+    )
+    listings = Listing.__table__
+    records = Record.__table__
+    obligations = BenefitObligation.__table__
+    sid = _subjects.c.id
+    return (
+        sa.select(
+            _tokens.c.subject_id,
+            _subjects.c.subject_type,
+            _subjects.c.subject_key,
+            _scores.c.state,
+            _scores.c.score,
+            _scores.c.grade,
+            sa.exists()
+            .where(listings.c.subject_id == sid, listings.c.status == "published")
+            .correlate(_subjects)
+            .label("any_listing"),
+            sa.exists()
+            .where(records.c.subject_id == sid, records.c.kind.in_(sa.bindparam("kinds", expanding=True)))
+            .correlate(_subjects)
+            .label("any_listing_record"),
+            sa.exists()
+            .where(obligations.c.subject_id == sid, obligations.c.status == "open")
+            .correlate(_subjects)
+            .label("any_open_obligation"),
+        )
+        .select_from(
+            _tokens.outerjoin(_subjects, _subjects.c.id == _tokens.c.subject_id).outerjoin(
+                _scores, _scores.c.id == current
+            )
+        )
+        .where(
+            _tokens.c.token_hash == sa.bindparam("token_hash"),
+            _tokens.c.partner == sa.bindparam("partner"),
+        )
+    )
+
+
+_PARTNER_STATUS = _partner_status_statement()
+
+
+@functools.lru_cache(maxsize=1)
+def _listing_kinds() -> tuple[str, ...]:
+    return tuple(k.code for k in load_catalogue().kinds.values() if k.listing)
+
+
+def partner_status(
+    conn: Connection, partner: str, token: str, today: dt.date, catalogue: BenefitCatalogue
+) -> tuple[SubjectStatus, str]:
+    """:func:`resolve_card_token` and :func:`subject_status` in one statement (the token, its
+    subject, the score in force, and whether there is any listing or open obligation at all);
+    listings and obligations are read in detail only when there are some. With the subject's
+    pseudonym."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 64:
+        raise UnknownToken("unknown card token")
+    params = {"token_hash": _token_hash(token), "partner": partner, "kinds": list(_listing_kinds())}
+    row = conn.execute(_PARTNER_STATUS, params).first()
+    if row is None:
+        raise UnknownToken("unknown card token")
+    sid = int(row.subject_id)
+    if row.subject_type is None:
+        raise BenefitError(f"no subject {sid}")
+    suspending: tuple[ActiveListing, ...] = ()
+    if row.any_listing or row.any_listing_record:
+        with Session(bind=conn) as session:  # active_listings reads listings as ORM rows
+            suspending = tuple(
+                a
+                for a in active_listings(session, sid, today)
+                if (a.list_type in catalogue.suspending_lists) or (a.kind in catalogue.suspending_kinds)
+            )
+    overdue = tuple(overdue_obligations(conn, sid, today)) if row.any_open_obligation else ()
+    status = SubjectStatus(
+        subject_id=sid,
+        subject_type="person" if row.subject_type == "person" else "org",
+        state=row.state,
+        score=row.score,
+        grade=row.grade,
+        listings=suspending,
+        overdue=overdue,
+    )
+    return status, str(row.subject_key)
+
+
+def partner_check(
+    conn: Connection,
+    *,
+    partner: str,
+    token: str,
+    benefit_codes: Sequence[str],
+    today: dt.date | None = None,
+    catalogue: BenefitCatalogue | None = None,
+) -> tuple[list[dict[str, Any]], int, str]:
+    """What a partner may learn about a card holder, for each of ``benefit_codes`` (its own):
+    eligible or not, plus the credit line of a pay-later benefit. One read, nothing written:
+    the caller registers the check (``scoring.register.record_read_core``). With the subject's
+    id and pseudonym."""
+    cat = catalogue or load_benefits()
+    benefits = [cat.get(code) for code in benefit_codes]
+    for b in benefits:
+        if b.partner != partner:
+            raise BenefitError(f"benefit {b.code} is not provided by {partner}")
+    status, subject_key = partner_status(conn, partner, token, today or _now().date(), cat)
+    out: list[dict[str, Any]] = []
+    for benefit in benefits:
+        d = decide(benefit, status)
+        view: dict[str, Any] = {"benefit": benefit.code, "eligible": d.eligible}
+        if benefit.pay_later:
+            view["credit_line"] = d.credit_line
+        out.append(view)
+    return out, status.subject_id, subject_key
+
+
 def partner_eligibility(
     session: Session,
     audit: AuditLog,
@@ -483,29 +624,22 @@ def partner_eligibility(
 ) -> dict[str, Any]:
     """What a partner may learn: eligible or not for one of its own benefits (plus the credit
     line of a pay-later benefit). The check is registered as a read (the caller commits)."""
-    cat = catalogue or load_benefits()
-    benefit = cat.get(benefit_code)
-    if benefit.partner != partner:
-        raise BenefitError(f"benefit {benefit_code} is not provided by {partner}")
-    sid = resolve_card_token(session, partner, token)
-    status = subject_status(session, sid, today or _now().date(), cat)
-    d = decide(benefit, status)
+    conn = session.connection()
+    out, subject_id, subject_key = partner_check(
+        conn, partner=partner, token=token, benefit_codes=[benefit_code], today=today, catalogue=catalogue
+    )
     if register:
-        subject = session.get(Subject, sid)
-        assert subject is not None
-        record_read(
-            session,
-            audit,
+        _, entry = record_read_core(
+            conn,
             who=Principal(role="partner", id=partner),
-            subject=subject,
+            subject_id=subject_id,
+            subject_key=subject_key,
             purpose="benefit_eligibility",
             route=route,
             request_id=request_id,
         )
-    out: dict[str, Any] = {"benefit": benefit.code, "eligible": d.eligible}
-    if benefit.pay_later:
-        out["credit_line"] = d.credit_line
-    return out
+        audit.append_many(conn, [entry])
+    return out[0]
 
 
 # --- grants --------------------------------------------------------------------------------------
