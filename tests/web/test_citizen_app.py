@@ -103,6 +103,25 @@ def test_citizen_files_an_objection_and_sees_it_listed(page: Any, web_city: WebC
     assert disputed.get_by_role("button").count() == 0  # no second objection to the same record
 
 
+def test_citizen_filters_the_records(page: Any, web_city: WebCity) -> None:
+    records = _get(web_city, "/v1/me/file")["records"]
+    negative = [
+        r for r in records if r["polarity"] == "negative" or r["outcome"] in ("late", "arrears", "overdue")
+    ]
+    page.goto(web_city.sign_in_url("citizen"))
+    page.get_by_role("link", name="信用记录").click()
+    page.locator("#records > li").first.wait_for()
+    assert page.locator("#records > li").count() == len(records)
+    page.get_by_label("显示").select_option("negative")
+    assert page.locator("#records > li").count() == len(negative) > 0
+    assert page.locator("#records").locator("..").get_by_role("status").inner_text() == (
+        f"显示 {len(negative)} 条，共 {len(records)} 条"
+    )
+    assert {page.locator("#records > li .mono").nth(i).inner_text() for i in range(len(negative))} == {
+        r["record_uid"] for r in negative
+    }
+
+
 def test_citizen_asks_for_a_review_and_follows_it_to_the_decision(
     page: Any, web_city: WebCity, shot: Any
 ) -> None:

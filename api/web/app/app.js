@@ -23,6 +23,8 @@ const TEXT = {
     benefits: "我的信用权益", eligible: "可享受", notEligible: "暂不可享受", creditLine: "信用额度 {x} 元",
     provider: "提供方 {p}", myGrants: "已获得的权益", obligations: "待结清的先享后付", suspensions: "暂停中的权益",
     noGrants: "暂无。", records: "我的信用记录", recordsIntro: "记录的状态、公示期至何时。对记录有异议可提出异议；负面记录可在满足条件后申请信用修复。",
+    filter: "显示", "filter.all": "全部记录", "filter.negative": "负面和逾期记录", "filter.public": "公示中的记录",
+    "filter.cases": "异议、撤销或修复过的记录", recordCount: "显示 {n} 条，共 {total} 条",
     publicityEnd: "公示期至 {date}", inPublicity: "公示中", outPublicity: "已过公示期", department: "报送部门 {d}",
     object: "提出异议", repair: "申请信用修复", cancel: "取消", submit: "提交",
     objReason: "异议理由", objEvidence: "证据（如票据号，可不填）", repProof: "已纠正失信行为的证明", repCommitment: "信用承诺书编号",
@@ -66,6 +68,8 @@ const TEXT = {
     benefits: "My benefits", eligible: "Eligible", notEligible: "Not eligible", creditLine: "Credit line {x} yuan",
     provider: "Provided by {p}", myGrants: "Benefits granted", obligations: "Pay-later bills to settle", suspensions: "Suspended benefits",
     noGrants: "None.", records: "My credit records", recordsIntro: "Each record's status and the end of its publicity period. Object to a record you think is wrong; apply to repair a negative record once allowed.",
+    filter: "Show", "filter.all": "All records", "filter.negative": "Negative and late records", "filter.public": "Records still public",
+    "filter.cases": "Records objected to, withdrawn or repaired", recordCount: "{n} shown of {total}",
     publicityEnd: "Public until {date}", inPublicity: "Public", outPublicity: "No longer public", department: "Reported by {d}",
     object: "Object", repair: "Apply for repair", cancel: "Cancel", submit: "Submit",
     objReason: "Why the record is wrong", objEvidence: "Evidence (e.g. a receipt number; optional)", repProof: "Proof that the conduct was corrected", repCommitment: "Credit commitment number",
@@ -348,10 +352,28 @@ function recordItem(r, { actions = true } = {}) {
   return li;
 }
 
+const RECORD_FILTERS = {
+  all: () => true,
+  negative: (r) => r.polarity === "negative" || ["late", "arrears", "overdue", "unpaid"].includes(r.outcome),
+  public: (r) => r.in_publicity,
+  cases: (r) => (r.status || "recorded") !== "recorded",
+};
+
 async function recordsView() {
   const file = await api("/v1/me/file");
+  const list = h("ul", { class: "plain", id: "records" });
+  const count = h("p", { class: "small", role: "status" });
+  const filter = h("select", { id: "record-filter", name: "filter" },
+    Object.keys(RECORD_FILTERS).map((k) => h("option", { value: k }, t(`filter.${k}`))));
+  const show = () => {
+    const rows = file.records.filter(RECORD_FILTERS[filter.value]);
+    clear(list, rows.map((r) => recordItem(r)));
+    count.textContent = t("recordCount", { n: rows.length, total: file.records.length });
+  };
+  filter.addEventListener("change", show);
+  show();
   return h("section", { class: "card" }, h("h2", {}, t("records")), h("p", { class: "muted small" }, t("recordsIntro")),
-    h("ul", { class: "plain", id: "records" }, file.records.map((r) => recordItem(r))));
+    h("label", { for: "record-filter" }, t("filter")), filter, count, list);
 }
 
 function caseItem(c) {
