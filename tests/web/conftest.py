@@ -35,7 +35,7 @@ if _API not in sys.path:
     sys.path.insert(0, _API)
 
 from api_service import make_settings, org_code  # noqa: E402
-from score_service import CLEAN, LISTED, SCORED, build_city, train_bundles  # noqa: E402
+from score_service import CLEAN, LISTED, SCORED, _rec, build_city, train_bundles  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from api.app import create_app  # noqa: E402
@@ -73,22 +73,10 @@ class WebCity:
 
 
 def _org_record(sid: int, uid: str, kind: str, day: dt.date, **kw: Any) -> dict[str, Any]:
-    return {
-        "record_uid": uid,
-        "version": 1,
-        "subject_id": sid,
-        "kind": kind,
-        "department": kw.get("department", "tax"),
-        "event_date": day,
-        "publicity_end": kw.get("publicity_end", dt.date(day.year + 3, 1, 1)),
-        "severity": kw.get("severity", "minor"),
-        "recorded_at": dt.datetime.combine(day, dt.time(20)),
-        "content_hash": uid,
-        "amount": kw.get("amount"),
-        "quantity": kw.get("quantity"),
-        "outcome": kw.get("outcome"),
-        "payload": kw.get("payload", "{}"),
-    }
+    """A record as score_service builds them; tax records unless told, public for three years."""
+    kw.setdefault("department", "tax")
+    kw.setdefault("publicity_end", dt.date(day.year + 3, 1, 1))
+    return _rec(uid, sid, kind, day, **kw)
 
 
 def _orgs(engine: sa.Engine) -> None:

@@ -234,9 +234,8 @@ export function stackedBars(rows, keys, { label, width = 560, rowHeight = 26 } =
   return svgFigure(width, height, label, bars);
 }
 
-/** Waterfall from a base value through signed contributions [{label, value}] to the total. */
-export function waterfall(base, items, { label, width = 640, rowHeight = 24, baseLabel = "base", totalLabel = "total" } = {}) {
-  const pad = { l: 220, r: 70, t: 8 };
+/** Rows of a waterfall (base, each contribution, total), the span each bar covers, and the range. */
+function waterfallLayout(base, items, baseLabel, totalLabel) {
   const rows = [{ label: baseLabel, value: base, kind: "base" }, ...items, { label: totalLabel, kind: "total" }];
   let run = base;
   const spans = rows.map((r) => {
@@ -247,16 +246,24 @@ export function waterfall(base, items, { label, width = 640, rowHeight = 24, bas
     return [from, run];
   });
   const all = spans.flat();
-  const lo = Math.min(0, ...all);
-  const hi = Math.max(0, ...all);
+  const bar = (r, i) => ({
+    span: spans[i],
+    cls: r.kind ? `bar-${r.kind}` : r.value >= 0 ? "bar-up" : "bar-down",
+    shown: r.kind === "total" ? spans[i][1] : r.kind === "base" ? base : r.value,
+  });
+  return { rows, bars: rows.map(bar), lo: Math.min(0, ...all), hi: Math.max(0, ...all) };
+}
+
+/** Waterfall from a base value through signed contributions [{label, value}] to the total. */
+export function waterfall(base, items, { label, width = 640, rowHeight = 24, baseLabel = "base", totalLabel = "total" } = {}) {
+  const pad = { l: 220, r: 70, t: 8 };
+  const { rows, bars, lo, hi } = waterfallLayout(base, items, baseLabel, totalLabel);
   const W = width - pad.l - pad.r;
   const x = (v) => pad.l + ((v - lo) * W) / (hi - lo || 1);
   const height = pad.t + rows.length * rowHeight + 8;
   const g = rows.map((r, i) => {
-    const [a, b] = spans[i];
+    const { span: [a, b], cls, shown } = bars[i];
     const yy = pad.t + i * rowHeight;
-    const cls = r.kind ? `bar-${r.kind}` : r.value >= 0 ? "bar-up" : "bar-down";
-    const shown = r.kind === "total" ? b : r.kind === "base" ? base : r.value;
     const text = (r.kind ? "" : shown >= 0 ? "+" : "") + (Math.round(shown * 1000) / 1000).toString();
     return s("g", {}, s("text", { x: pad.l - 8, y: yy + rowHeight / 2 + 4, class: "axis", "text-anchor": "end" }, r.label),
       s("rect", { x: Math.min(x(a), x(b)), y: yy + 3, width: Math.max(Math.abs(x(b) - x(a)), 1), height: rowHeight - 8, class: cls },
@@ -271,27 +278,14 @@ export function waterfall(base, items, { label, width = 640, rowHeight = 24, bas
 export function waterfallCompact(base, items, { label, width = 340, baseLabel = "base", totalLabel = "total", digits = 3 } = {}) {
   const pad = { l: 6, r: 58, t: 4 };
   const rowHeight = 38;
-  const rows = [{ label: baseLabel, value: base, kind: "base" }, ...items, { label: totalLabel, kind: "total" }];
-  let run = base;
-  const spans = rows.map((r) => {
-    if (r.kind === "base") return [0, base];
-    if (r.kind === "total") return [0, run];
-    const from = run;
-    run += r.value;
-    return [from, run];
-  });
-  const all = spans.flat();
-  const lo = Math.min(0, ...all);
-  const hi = Math.max(0, ...all);
+  const { rows, bars, lo, hi } = waterfallLayout(base, items, baseLabel, totalLabel);
   const W = width - pad.l - pad.r;
   const x = (v) => pad.l + ((v - lo) * W) / (hi - lo || 1);
   const height = pad.t + rows.length * rowHeight + 4;
   const round = (v) => Math.round(v * 10 ** digits) / 10 ** digits;
   const g = rows.map((r, i) => {
-    const [a, b] = spans[i];
+    const { span: [a, b], cls, shown } = bars[i];
     const yy = pad.t + i * rowHeight;
-    const cls = r.kind ? `bar-${r.kind}` : r.value >= 0 ? "bar-up" : "bar-down";
-    const shown = r.kind === "total" ? b : r.kind === "base" ? base : r.value;
     const text = (r.kind ? "" : shown >= 0 ? "+" : "") + round(shown).toString();
     return s("g", {}, s("text", { x: pad.l, y: yy + 13, class: "axis" }, r.label),
       s("rect", { x: Math.min(x(a), x(b)), y: yy + 18, width: Math.max(Math.abs(x(b) - x(a)), 1), height: 14, class: cls },
