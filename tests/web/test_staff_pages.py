@@ -113,6 +113,21 @@ def test_supervisor_draws_verifies_downloads_and_records_a_plan(
     expect(page.get_by_role("img", name="各期评分覆盖率折线图（%）")).to_be_visible()
     shot(page, f"staff-{name}-coverage")
 
+    _tab(page, "信用预警")
+    page.get_by_label("开始日期", exact=True).fill("2026-01-01")
+    page.get_by_label("结束日期（可选）", exact=True).fill("2026-12-31")
+    page.get_by_role("button", name="查询").click()
+    warned = httpx.get(
+        f"{web_city.url}/v1/supervisor/warnings?from=2026-01-01&to=2026-12-31",
+        headers=_auth(web_city, "supervisor"),
+    ).json()["organisations"]
+    expect(page.locator("#warnings")).to_contain_text(f"{len(warned)} 家企业")
+    expect(page.locator("#warnings tbody tr")).to_have_count(len(warned))
+    if warned:
+        row = page.locator("#warnings tbody tr").filter(has_text=warned[0]["code"])
+        expect(row.locator("td").nth(6)).to_have_text(str(len(warned[0]["serious_records"])))
+    shot(page, f"staff-{name}-warnings")
+
 
 def test_a_tampered_plan_opened_by_number_fails_verification(
     page: Page, web_city: WebCity, viewport: tuple[str, dict[str, int]], shot: Any

@@ -13,7 +13,7 @@ const TEXT = {
     tokenLabel: "登录令牌", signin: "登录", expired: "登录已失效，请重新登录。", badToken: "这个令牌无法识别，请检查后重试。",
     wrongRole: "本页面供监管人员和模型评审人员使用。个人和企业代表请前往", appLink: "我的信用",
     "role.supervisor": "监管人员", "role.reviewer": "模型评审", signedInAs: "{role} · {sub}",
-    "tab.classes": "企业分类", "tab.plans": "双随机抽查", "tab.coverage": "评分覆盖率",
+    "tab.classes": "企业分类", "tab.plans": "双随机抽查", "tab.coverage": "评分覆盖率", "tab.warnings": "信用预警",
     "tab.models": "模型", "tab.drift": "人群漂移", "tab.reviews": "复核申请", "tab.decision": "决策回放",
     // supervisor: classes
     distTitle: "企业信用等级分布", distTotal: "共 {n} 家企业", bySector: "按行业", byDistrict: "按区县",
@@ -41,6 +41,10 @@ const TEXT = {
     // supervisor: coverage
     covTitle: "成年居民评分覆盖率", covLabel: "各期评分覆盖率折线图（%）", covTarget: "目标 {p}", covLatest: "最新一期（{date}）：{scored} / {adults} 人有评分，{p}",
     meets: "达到目标", below: "未达目标", adults: "成年人数", scored: "有评分", share: "覆盖率", ageBand: "年龄段", snapshotDate: "快照日期",
+    // supervisor: early warning
+    warnTitle: "信用预警", warnIntro: "期间内等级下降或新增严重失信记录的企业。每次查询记入审计日志。", from: "开始日期", to: "结束日期（可选）",
+    search: "查询", classDrop: "等级变化", pdChange: "违约概率变化", before: "之前", after: "之后", serious: "严重记录", noWarnings: "期间内没有需要预警的企业。",
+    warnN: "{from} 至 {to}：{n} 家企业",
     // reviewer: models
     modelsTitle: "模型版本", group: "人群", "group.person": "个人", "group.enterprise": "企业",
     champion: "冠军模型", version: "版本", family: "算法", created: "训练时间", exported: "已导出", card: "模型卡",
@@ -76,7 +80,7 @@ const TEXT = {
     tokenLabel: "Sign-in token", signin: "Sign in", expired: "Your session has ended; please sign in again.", badToken: "This token is not recognised; check it and try again.",
     wrongRole: "These pages are for supervisors and model reviewers. Citizens and enterprise representatives go to", appLink: "My credit",
     "role.supervisor": "Supervisor", "role.reviewer": "Model reviewer", signedInAs: "{role} · {sub}",
-    "tab.classes": "Enterprise classes", "tab.plans": "Random inspections", "tab.coverage": "Coverage",
+    "tab.classes": "Enterprise classes", "tab.plans": "Random inspections", "tab.coverage": "Coverage", "tab.warnings": "Early warning",
     "tab.models": "Models", "tab.drift": "Drift", "tab.reviews": "Review requests", "tab.decision": "Decision replay",
     distTitle: "Enterprise credit classes", distTotal: "{n} organisations", bySector: "By sector", byDistrict: "By district",
     chartSector: "Enterprise classes by sector: stacked bar chart", chartDistrict: "Enterprise classes by district: stacked bar chart",
@@ -101,6 +105,9 @@ const TEXT = {
     "result.not_found": "Not found at address", "result.none": "Pending",
     covTitle: "Adults with a score", covLabel: "Score coverage per snapshot, line chart (%)", covTarget: "Target {p}", covLatest: "Latest ({date}): {scored} of {adults} adults scored, {p}",
     meets: "meets the target", below: "below the target", adults: "Adults", scored: "Scored", share: "Share", ageBand: "Age band", snapshotDate: "Snapshot",
+    warnTitle: "Early warning", warnIntro: "Organisations whose class fell or that collected serious records in the period. Every search is written to the audit log.", from: "From", to: "To (optional)",
+    search: "Search", classDrop: "Class change", pdChange: "PD change", before: "before", after: "after", serious: "Serious records", noWarnings: "No organisation to warn about in the period.",
+    warnN: "{from} to {to}: {n} organisations",
     modelsTitle: "Model versions", group: "Group", "group.person": "Person", "group.enterprise": "Enterprise",
     champion: "Champion", version: "Version", family: "Family", created: "Trained", exported: "Exported", card: "Model card",
     decisions: "Promotion decisions", show: "Show", yes: "yes", no: "no", versionTitle: "{group} model, version {v}",
@@ -132,7 +139,7 @@ setDictionary(TEXT);
 const CLASS_KEYS = ["A", "B", "C", "D", "none"];
 const RESULTS = ["compliant", "issues_corrected", "non_compliant", "not_found"];
 const TABS = {
-  supervisor: ["classes", "plans", "coverage"],
+  supervisor: ["classes", "plans", "coverage", "warnings"],
   reviewer: ["models", "drift", "reviews", "decision"],
 };
 const main = document.getElementById("main");
@@ -171,7 +178,7 @@ function className(k) {
 }
 
 function legend() {
-  return h("p", { class: "legend", "aria-label": t("legend") },
+  return h("p", { class: "legend" }, h("span", { class: "sr" }, t("legend")),
     CLASS_KEYS.map((k) => h("span", {}, h("i", { class: `k-${k}`, "aria-hidden": "true" }), className(k))));
 }
 
@@ -268,7 +275,7 @@ function render(message) {
   nav.hidden = false;
   clear(nav, TABS[c.role].map((k) =>
     h("a", { href: `#${k}`, "aria-current": k === tab ? "page" : null }, t(`tab.${k}`))));
-  const views = { classes, plans, coverage, models, drift, reviews, decision };
+  const views = { classes, plans, coverage, warnings, models, drift, reviews, decision };
   clear(main, views[tab]());
 }
 
@@ -553,6 +560,36 @@ function coverage() {
     ];
   });
   return card(t("covTitle"), box);
+}
+
+// ---- supervisor: early warning --------------------------------------------------------------
+
+function warnings() {
+  const box = h("div", { id: "warnings" });
+  const today = new Date();
+  const start = new Date(today.getFullYear(), today.getMonth() - 6, 1);
+  const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  const from = h("input", { type: "date", name: "from", required: true, value: iso(start) });
+  const to = h("input", { type: "date", name: "to" });
+  const search = () => fill(box, async () => {
+    const q = new URLSearchParams({ from: from.value });
+    if (to.value) q.set("to", to.value);
+    const w = await api(`/v1/supervisor/warnings?${q}`);
+    const head = h("p", { class: "muted small" }, t("warnN", { from: fmtDate(w.from), to: fmtDate(w.to), n: w.organisations.length }));
+    if (!w.organisations.length) return [head, notice("info", t("noWarnings"))];
+    return [head, table([t("code"), t("name"), t("sector"), t("district"), t("classDrop"), t("pdChange"), t("serious"), t("reasons")],
+      w.organisations.map((o) => [
+        h("span", { class: "mono" }, o.code), o.name, o.sector, o.district,
+        `${o.class_before ?? "—"} → ${o.class_after ?? "—"}`,
+        `${o.pd_before == null ? "—" : pct(o.pd_before, 2)} → ${o.pd_after == null ? "—" : pct(o.pd_after, 2)}`,
+        fmtNumber(Array.isArray(o.serious_records) ? o.serious_records.length : o.serious_records),
+        (language() === "en" ? o.reasons_en : o.reasons_zh).join(t("sep")),
+      ]), { caption: t("warnTitle") })];
+  });
+  const form = h("form", { class: "row", onsubmit: (ev) => { ev.preventDefault(); search(); } },
+    field("w-from", t("from"), from), field("w-to", t("to"), to), h("button", { type: "submit" }, t("search")));
+  search();
+  return card(t("warnTitle"), h("p", { class: "muted small" }, t("warnIntro")), form, box);
 }
 
 // ---- reviewer: models ------------------------------------------------------------------------
