@@ -119,6 +119,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/v1/department/checks"): only(department=201),
     ("POST", "/v1/department/checks/{check_id}/feedback"): only(department=422),  # no such measure
     ("POST", "/v1/department/objections/{objection_id}/decision"): only(department=200),
+    ("GET", "/v1/department/cases"): only(department=200),
+    ("POST", "/v1/department/repairs/{application_id}/acceptance"): only(department=404),  # not its record
+    ("POST", "/v1/department/repairs/{application_id}/decision"): only(department=404),
     ("POST", "/v1/lists"): only(supervisor=201),
     ("POST", "/v1/lists/{listing_id}/verify"): only(supervisor=200),
     ("POST", "/v1/lists/{listing_id}/publish"): only(supervisor=200),
@@ -256,6 +259,14 @@ def _rights_and_incentives(s: Service, creds: dict[str, dict[str, str]]) -> dict
         ("POST", "/v1/department/objections/{objection_id}/decision"): (
             f"/v1/department/objections/{objection.json()['id']}/decision",
             {"json": {"upheld": False, "reason": "the contribution was recorded as paid"}},
+        ),
+        ("POST", "/v1/department/repairs/{application_id}/acceptance"): (
+            "/v1/department/repairs/999999/acceptance",
+            {"json": {"accepted": True, "reason": "materials complete"}},
+        ),
+        ("POST", "/v1/department/repairs/{application_id}/decision"): (
+            "/v1/department/repairs/999999/decision",
+            {"json": {"approved": True, "reason": "fine paid"}},
         ),
         ("POST", "/v1/lists"): ("/v1/lists", {"json": {**LISTING, "list_type": "red", "subject": ORG}}),
         ("POST", "/v1/lists/{listing_id}/verify"): (f"/v1/lists/{_listing(s, 'red')}/verify", {}),
