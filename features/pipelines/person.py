@@ -179,14 +179,14 @@ def _output_exprs(ctx: Context) -> list[pl.Expr]:
     ]
 
 
-def person_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
+def person_aggregates(base: pl.LazyFrame, ctx: Context, *extra: pl.Expr) -> pl.LazyFrame:
     """Per ``subject_id`` of ``base`` (usable rows from ``usable_base``): the person aggregates
-    (``_aggregate_exprs``). Subjects without rows are absent (``person_features``
-    adds an empty row for each person). Also used for the legal representatives in the
+    (``_aggregate_exprs``) and ``extra`` aggregates. Subjects without rows are absent
+    (``person_features`` adds an empty row for each person). Also used for the legal representatives in the
     enterprise pipeline."""
     rows = cached_exprs(("person-rows", *ctx.key), lambda: _row_exprs(ctx))
     aggs = cached_exprs(("person-agg", *ctx.key), lambda: _aggregate_exprs(ctx))
-    return base.with_columns(rows).group_by("subject_id").agg(aggs)
+    return base.with_columns(rows).group_by("subject_id").agg(*aggs, *extra)
 
 
 def person_features(
@@ -206,13 +206,14 @@ def person_features(
     records get the values of an empty file), sorted by ``subject_id``.
     """
     ctx = make_context(as_of, known_at, catalogue, registry)
-    persons = subjects_of(subjects, (SUBJECT,))
-    # One all-null row per person: every person gets a group (an empty file's values) without a
-    # join and a fill per column afterwards; the semi join drops every other subject's rows.
+    # One all-null row per person, marked ``_person``: every person gets a group (an empty
+    # file's values) without a join and a fill per column afterwards, and only the groups with
+    # the mark are kept (the records may hold other subjects' rows).
+    persons = subjects_of(subjects, (SUBJECT,)).with_columns(_person=pl.lit(True))
     base = pl.concat([usable_base(records, events, ctx), persons], how="diagonal")
     plan = (
-        person_aggregates(base, ctx)
-        .join(persons, on="subject_id", how="semi")
+        person_aggregates(base, ctx, pl.col("_person").any())
+        .filter(pl.col("_person"))
         .select(cached_exprs(("person-out", *ctx.key), lambda: _output_exprs(ctx)))
         .sort("subject_id")
     )
