@@ -10,10 +10,6 @@ bundle loads and verifies its checksums) and Prometheus ``/metrics``. Every resp
 from __future__ import annotations
 
 import logging
-import re
-import time
-import uuid
-from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,9 +21,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from api.logs import REQUEST_ID, configure_logging
+from api.logs import configure_logging
 from api.metrics import CONTENT_TYPE_LATEST, HttpMetrics
-from api.problems import install_problem_handlers, internal_error
+from api.problems import install_problem_handlers
+from api.request_context import RequestContext
 from api.security import KeyCache, TokenBucket
 from api.web import mount_web
 from features.catalogue import load_catalogue
@@ -47,9 +44,7 @@ from scoring.settings import Settings, get_settings
 __all__ = ["create_app", "serve_app"]
 
 logger = logging.getLogger(__name__)
-access_log = logging.getLogger("api.access")
 SUBJECTS = ("person", "enterprise")
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 ROUTERS = (
     "api.routes_me",
     "api.routes_orgs",
@@ -145,43 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics = HttpMetrics()
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get("x-request-id", "")
-        rid = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
-        request.state.request_id = rid
-        token = REQUEST_ID.set(rid)
-        started = time.perf_counter()
-        try:
-            try:
-                response = await call_next(request)
-            except Exception as exc:  # whatever escaped the handlers: a 500 problem, logged
-                logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
-                response = internal_error(request)
-            response.headers["x-request-id"] = rid
-            elapsed = time.perf_counter() - started
-            route = request.scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            metrics.observe(template, request.method, response.status_code, elapsed)
-            who = getattr(request.state, "principal", None)
-            access_log.info(
-                "%s %s %s",
-                request.method,
-                template,
-                response.status_code,
-                extra={
-                    "fields": {
-                        "method": request.method,
-                        "route": template,
-                        "status": response.status_code,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "role": getattr(who, "role", None),
-                    }
-                },
-            )
-            return response
-        finally:
-            REQUEST_ID.reset(token)
+    app.add_middleware(RequestContext, metrics=metrics)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers.")
     async def healthz() -> dict[str, str]:
@@ -214,5 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     import importlib
 
     for name in ROUTERS:
-        app.include_router(importlib.import_module(name).router)
+        # The routes themselves, not the router: matching a request against included routers
+        # costs FastAPI about a millisecond per request; against plain routes, microseconds.
+        app.router.routes.extend(importlib.import_module(name).router.routes)
     return app
