@@ -311,6 +311,25 @@ _assessments = cast(sa.Table, BankAssessment.__table__)
 _register = cast(sa.Table, QueryRegisterEntry.__table__)
 
 
+_A_COLUMNS = (
+    "bank", "idempotency_key", "request_hash", "subject_id", "purpose", "amount", "consent_id", "score_id",
+    "model_version", "suggested_limit", "response", "created_at", "request_id",
+)  # fmt: skip
+_R_COLUMNS = ("subject_id", "accessor_role", "accessor_id", "purpose", "route", "accessed_at", "request_id")
+# Both rows in one statement (a constant text: built once, prepared by the driver once per connection).
+_INSERT_ASSESSMENT = sa.insert(_assessments).returning(_assessments.c.id)
+_INSERT_REGISTER = sa.insert(_register).returning(_register.c.id)
+_PG_WRITE = sa.text(
+    f"WITH a AS (INSERT INTO bank_assessments ({', '.join(_A_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in _A_COLUMNS)}) RETURNING id),"
+    f" r AS (INSERT INTO query_register ({', '.join(_R_COLUMNS)})"
+    f" VALUES ({', '.join(':r_' + c for c in _R_COLUMNS)}) RETURNING id)"
+    " SELECT a.id, r.id FROM a, r"
+).bindparams(
+    sa.bindparam("created_at", type_=sa.DateTime()), sa.bindparam("r_accessed_at", type_=sa.DateTime())
+)
+
+
 def write_assessment(
     conn: Connection,
     *,
@@ -342,15 +361,11 @@ def write_assessment(
         who=who, subject_id=subject_id, purpose=req.purpose, route=route, request_id=request_id, when=now
     )
     if conn.dialect.name == "postgresql":
-        a = sa.insert(_assessments).values(assessment).returning(_assessments.c.id).cte("a")
-        r = sa.insert(_register).values(register).returning(_register.c.id).cte("r")
-        ids = conn.execute(sa.select(a.c.id, r.c.id).select_from(a.join(r, sa.true()))).one()
+        ids = conn.execute(_PG_WRITE, {**assessment, **{f"r_{k}": v for k, v in register.items()}}).one()
         assessment_id, register_id = int(ids[0]), int(ids[1])
     else:
-        ins = sa.insert(_assessments).values(assessment).returning(_assessments.c.id)
-        assessment_id = int(conn.execute(ins).scalar_one())
-        ins = sa.insert(_register).values(register).returning(_register.c.id)
-        register_id = int(conn.execute(ins).scalar_one())
+        assessment_id = int(conn.execute(_INSERT_ASSESSMENT, assessment).scalar_one())
+        register_id = int(conn.execute(_INSERT_REGISTER, register).scalar_one())
     entry = read_entry(
         who=who,
         subject_key=subject_key,

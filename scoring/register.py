@@ -109,9 +109,7 @@ def record_read_core(
     values = register_values(
         who=who, subject_id=subject_id, purpose=purpose, route=route, request_id=request_id, when=when
     )
-    register_id = int(
-        conn.execute(sa.insert(_register).values(values).returning(_register.c.id)).scalar_one()
-    )
+    register_id = int(conn.execute(_INSERT, values).scalar_one())
     entry = read_entry(
         who=who,
         subject_key=subject_key,
@@ -125,6 +123,7 @@ def record_read_core(
 
 
 _register = cast(sa.Table, QueryRegisterEntry.__table__)
+_INSERT = sa.insert(_register).returning(_register.c.id)  # one statement, compiled once
 
 
 def list_reads(
