@@ -24,6 +24,7 @@ from api import score_context as ctx
 from api.problems import Problem
 from api.routes_common import audit_of, request_id, route_of
 from api.security import DbSession, RowId, require
+from features.registry import Registry
 from scoring.auth import Principal
 from scoring.db.tables import Subject
 from scoring.model_info import GROUPS, card_path, list_versions, manifest, registered_names, version_detail
@@ -108,6 +109,21 @@ def _floats(text: str | None) -> list[float]:
     return [float(v) for v in (text or "").split("|") if v != ""]
 
 
+def _labels(registry: Registry, group: str, names: list[str]) -> dict[str, dict[str, str]]:
+    """Each feature's description in both languages, from the registry (codes it does not know
+    keep their code)."""
+    out: dict[str, dict[str, str]] = {}
+    for name in dict.fromkeys(names):
+        if name == "bias":
+            continue
+        try:
+            spec = registry.feature(group, name)
+        except KeyError:
+            continue
+        out[name] = {"zh": spec.zh, "en": spec.en}
+    return out
+
+
 @router.get(
     "/v1/reviewer/decisions/{score_id}",
     summary="Replay one published decision: inputs, model version, contributions, recomputed score.",
@@ -142,6 +158,7 @@ def decision(request: Request, who: Reviewer, session: DbSession, score_id: RowI
         "inputs": values,
         "contributions": contributions,
         "contributions_unit": "log-odds of default (positive raises the PD); bias last",
+        "labels": _labels(ctx.registry(request), group, [*values, *(contributions or {})]),
         "stored": {**stored, "reasons": brief_reasons(row, ctx.registry(request), values)},
     }
     try:

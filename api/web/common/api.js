@@ -234,6 +234,18 @@ export function stackedBars(rows, keys, { label, width = 560, rowHeight = 26 } =
   return svgFigure(width, height, label, bars);
 }
 
+/** A label cut to about ``units`` character widths (a CJK character counts two), with an ellipsis. */
+export function clip(label, units) {
+  let used = 0;
+  let out = "";
+  for (const ch of String(label)) {
+    used += /[\u2e80-\u9fff\uff00-\uffef]/.test(ch) ? 2 : 1;
+    if (used > units) return `${out}…`;
+    out += ch;
+  }
+  return out;
+}
+
 /** Rows of a waterfall (base, each contribution, total), the span each bar covers, and the range. */
 function waterfallLayout(base, items, baseLabel, totalLabel) {
   const rows = [{ label: baseLabel, value: base, kind: "base" }, ...items, { label: totalLabel, kind: "total" }];
@@ -265,7 +277,7 @@ export function waterfall(base, items, { label, width = 640, rowHeight = 24, bas
     const { span: [a, b], cls, shown } = bars[i];
     const yy = pad.t + i * rowHeight;
     const text = (r.kind ? "" : shown >= 0 ? "+" : "") + (Math.round(shown * 1000) / 1000).toString();
-    return s("g", {}, s("text", { x: pad.l - 8, y: yy + rowHeight / 2 + 4, class: "axis", "text-anchor": "end" }, r.label),
+    return s("g", {}, s("text", { x: pad.l - 8, y: yy + rowHeight / 2 + 4, class: "axis", "text-anchor": "end" }, clip(r.label, 36)),
       s("rect", { x: Math.min(x(a), x(b)), y: yy + 3, width: Math.max(Math.abs(x(b) - x(a)), 1), height: rowHeight - 8, class: cls },
         s("title", {}, `${r.label}: ${text}`)),
       s("text", { x: Math.max(x(a), x(b)) + 6, y: yy + rowHeight / 2 + 4, class: "axis" }, text));
@@ -287,7 +299,7 @@ export function waterfallCompact(base, items, { label, width = 340, baseLabel = 
     const { span: [a, b], cls, shown } = bars[i];
     const yy = pad.t + i * rowHeight;
     const text = (r.kind ? "" : shown >= 0 ? "+" : "") + round(shown).toString();
-    return s("g", {}, s("text", { x: pad.l, y: yy + 13, class: "axis" }, r.label),
+    return s("g", {}, s("text", { x: pad.l, y: yy + 13, class: "axis" }, clip(r.label, 54)),
       s("rect", { x: Math.min(x(a), x(b)), y: yy + 18, width: Math.max(Math.abs(x(b) - x(a)), 1), height: 14, class: cls },
         s("title", {}, `${r.label}: ${text}`)),
       s("text", { x: Math.max(x(a), x(b)) + 5, y: yy + 29, class: "axis" }, text));

@@ -893,7 +893,8 @@ function decisionCards(d) {
     const base = contributions.bias ?? 0;
     const total = base + entries.reduce((a, [, v]) => a + v, 0);
     const draw = narrow() ? waterfallCompact : waterfall;
-    const wf = draw(base, nonzero.map(([label, value]) => ({ label, value })), {
+    const name = (k) => tr(d.labels?.[k]) || k;
+    const wf = draw(base, nonzero.map(([k, value]) => ({ label: name(k), value })), {
       label: t("wfLabel", { n: nonzero.length }), baseLabel: t("wfBase"), totalLabel: t("wfTotal"),
     });
     wf.id = "waterfall";
@@ -905,7 +906,7 @@ function decisionCards(d) {
       h("div", { class: "chart-wrap wf" }, wf),
       h("p", { class: "muted small" }, t("zeroOmitted", { n: entries.length - nonzero.length, all: entries.length + 1 })),
       table([t("feature"), t("input"), t("contribution")],
-        [...entries.map(([k, v]) => [h("span", { class: "mono" }, k), num(d.inputs?.[k], 6), num(v, 6)]),
+        [...entries.map(([k, v]) => [[name(k), h("br"), h("span", { class: "mono small muted" }, k)], num(d.inputs?.[k], 6), num(v, 6)]),
           [h("span", { class: "mono" }, "bias"), "—", num(base, 6)],
           [h("strong", {}, t("wfTotal")), "", h("strong", {}, num(total, 6))]],
         { caption: t("contributions"), numeric: [1, 2] }));
