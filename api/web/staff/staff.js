@@ -288,10 +288,18 @@ async function loadDistribution() {
   return distribution;
 }
 
-function classChart(groups, label, dimension) {
-  const rows = Object.entries(groups).map(([key, parts]) => ({ label: key, parts }));
+// Sector codes of the record catalogue (org_registration.sector) and their names.
+const SECTORS = {
+  zh: {"manufacturing": "制造业", "construction": "建筑业", "retail": "零售业", "catering": "餐饮业", "transport": "交通运输业", "food": "食品业", "pharma": "医药业", "chemicals": "化工业", "services": "服务业", "technology": "科技业", "agriculture": "农业", "public": "公共机构"},
+  en: {"manufacturing": "Manufacturing", "construction": "Construction", "retail": "Retail", "catering": "Catering", "transport": "Transport", "food": "Food", "pharma": "Pharmaceuticals", "chemicals": "Chemicals", "services": "Services", "technology": "Technology", "agriculture": "Agriculture", "public": "Public bodies"},
+};
+/** A sector's name in the current language (the code for one the page does not know). */
+const sectorName = (code) => (SECTORS[language()] && SECTORS[language()][code]) || code;
+
+function classChart(groups, label, dimension, name = (key) => key) {
+  const rows = Object.entries(groups).map(([key, parts]) => ({ label: name(key), parts }));
   const tableRows = Object.entries(groups).map(([key, parts]) => [
-    key, ...CLASS_KEYS.map((k) => fmtNumber(parts[k] || 0)), fmtNumber(CLASS_KEYS.reduce((a, k) => a + (parts[k] || 0), 0)),
+    name(key), ...CLASS_KEYS.map((k) => fmtNumber(parts[k] || 0)), fmtNumber(CLASS_KEYS.reduce((a, k) => a + (parts[k] || 0), 0)),
   ]);
   return h("div", { class: "chart-block" },
     h("div", { class: "chart-wrap" }, stackedBars(rows, CLASS_KEYS, { label, width: narrow() ? 360 : 560 })),
@@ -310,7 +318,7 @@ function classes() {
         CLASS_KEYS.filter((k) => d.by_class[k]).map((k) => `${className(k)} ${fmtNumber(d.by_class[k])}${t("paren", { x: pct(d.shares[k]) })}`).join(t("sep"))),
       legend(),
       h("h3", {}, t("bySector")),
-      classChart(d.by_sector, t("chartSector"), t("sector")),
+      classChart(d.by_sector, t("chartSector"), t("sector"), sectorName),
       h("h3", {}, t("byDistrict")),
       classChart(d.by_district, t("chartDistrict"), t("district")),
     ];
@@ -321,7 +329,7 @@ function classes() {
 function listFilters() {
   const d = distribution || { by_sector: {}, by_district: {} };
   const f = state.filters;
-  const sector = select("sector", [["", t("any")], ...Object.keys(d.by_sector).map((k) => [k, k])], f.sector || "");
+  const sector = select("sector", [["", t("any")], ...Object.keys(d.by_sector).map((k) => [k, sectorName(k)])], f.sector || "");
   const district = select("district", [["", t("any")], ...Object.keys(d.by_district).map((k) => [k, k])], f.district || "");
   const grade = select("class", [["", t("any")], ...["A", "B", "C", "D"].map((k) => [k, className(k)])], f.class || "");
   const results = h("div", { id: "enterprise-list" });
@@ -348,7 +356,7 @@ async function enterpriseList(box) {
   return [
     table([t("code"), t("name"), t("sector"), t("district"), t("class"), t("modelClass"), t("pd"), t("downgrades"), t("asOf")],
       page.items.map((e) => [
-        h("span", { class: "mono" }, e.code), e.name, e.sector, e.district_code,
+        h("span", { class: "mono" }, e.code), e.name, sectorName(e.sector), e.district_code,
         e.class ? h("strong", {}, e.class) : t("class.none"), e.model_class, e.pd == null ? "—" : pct(e.pd, 2),
         e.downgrades.map(tr).join(t("sep")) || "—", fmtDate(e.as_of),
       ]), { caption: t("listTitle") }),
@@ -365,12 +373,12 @@ function plans() {
   const view = h("div", { id: "plan-view" });
   const status = h("div", { "aria-live": "polite" });
   const sectors = distribution ? Object.keys(distribution.by_sector) : [];
-  const sector = sectors.length ? select("sector", sectors.map((k) => [k, k]), sectors[0])
+  const sector = sectors.length ? select("sector", sectors.map((k) => [k, sectorName(k)]), sectors[0])
     : h("input", { name: "sector", required: true, pattern: "[a-z0-9_]+", value: "retail" });
   if (!distribution) loadDistribution().then((d) => {
     const keys = Object.keys(d.by_sector);
     if (keys.length && sector.tagName === "INPUT") {
-      const sel = select("sector", keys.map((k) => [k, k]), keys.includes(sector.value) ? sector.value : keys[0]);
+      const sel = select("sector", keys.map((k) => [k, sectorName(k)]), keys.includes(sector.value) ? sector.value : keys[0]);
       sel.id = sector.id;
       sector.replaceWith(sel);
     }
