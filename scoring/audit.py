@@ -155,6 +155,7 @@ class AuditLog:
         """Append one entry and move the anchor, in the session's transaction (the caller
         commits). Returns the entry's ``seq``."""
         entry = PendingEntry(actor, action, subject_ref, details or {}, request_id, now or _utcnow())
+        session.flush()  # what the caller added is written first, with its ids, as before
         return self.append_many(session.connection(), [entry])[0]
 
     def append_many(self, conn: Connection, entries: Sequence[PendingEntry]) -> list[int]:
