@@ -75,6 +75,12 @@ def _org_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     in6 = ctx.within(6)
     tax_late = is_kind("tax_payment") & outcome.is_in(["late", "arrears"])
     bill, bill_late = is_kind("utility_bill"), is_kind("utility_bill") & outcome.is_in(["late", "arrears"])
+    # Payments due (taxes, utility bills, loan repayments): late, unpaid or overdue ones.
+    payment = is_kind("tax_payment", "utility_bill", "loan_repayment")
+    with_status = is_kind("tax_payment", "utility_bill")
+    payment_late = (with_status & outcome.is_in(["late", "arrears"])) | (
+        is_kind("loan_repayment") & (qty >= 1)
+    )
 
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.sum().cast(pl.Int64)
@@ -117,6 +123,12 @@ def _org_aggregates(base: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
         _utility_36m=count(bill & in36),
         _utility_late_36m=count(bill_late & in36),
         employer_si_arrears_12m=count(is_kind("employer_social_insurance_arrears") & in12),
+        tax_payments_12m=count(tax),
+        _payments_6m=count(payment & in6),
+        _payments_late_6m=count(payment_late & in6),
+        _payments_w=total(payment & in36, pl.col("_w")),
+        _payments_late_w=total(payment_late & in36, pl.col("_w")),
+        payment_arrears_12m=count(with_status & (outcome == "arrears") & in12),
     )
 
 
@@ -155,7 +167,14 @@ def enterprise_features(
     points = ctx.registry.parameters["tax_level_points"]
 
     level_points = pl.col("outcome").replace_strict(points, default=None, return_dtype=pl.Int64)
-    level = _latest(base, "tax_credit_level", _lvl=level_points)
+    level = (
+        base.filter(pl.col("kind") == "tax_credit_level")
+        .group_by("subject_id")
+        .agg(
+            _lvl=level_points.sort_by(["event_date", "recorded_at"]).last(),
+            tax_credit_level_avg_36m=level_points.filter(ctx.within(36)).mean(),
+        )
+    )
     registered = _latest(
         base,
         "org_registration",
@@ -222,6 +241,7 @@ def enterprise_features(
         "_size_record",
         "_size_subject",
         "legal_rep_utility_late_share_36m",
+        "tax_credit_level_avg_36m",
     )
     zero_fill = [c for c in frame.collect_schema().names() if c not in ("subject_id", *keep_null)]
     derived = {
@@ -240,6 +260,10 @@ def enterprise_features(
         "safety_sector": _in_group(sector, ctx.registry.parameters["safety_sectors"]),
         "tax_late_share_36m": _share("_tax_late_36m", "_tax_36m"),
         "utility_late_share_36m": _share("_utility_late_36m", "_utility_36m"),
+        "individual_business": (pl.col("_type") == "individual_business").cast(pl.Int64),
+        "social_organization": (pl.col("_type") == "social_organization").cast(pl.Int64),
+        "payment_late_share_6m": _share("_payments_late_6m", "_payments_6m"),
+        "payment_late_share_decayed_36m": _share("_payments_late_w", "_payments_w"),
     }
     columns = [derived[c].alias(c) if c in derived else pl.col(c) for c in ctx.registry.names(SUBJECT)]
     out = frame.with_columns(pl.col(zero_fill).fill_null(0)).select("subject_id", *columns)

@@ -53,7 +53,25 @@ def _row_exprs(ctx: Context) -> list[pl.Expr]:
         is_kind(*ctx.kinds(SUBJECT, "record_count")).alias("_everything"),
         # Pension contributions carry the insurance only in the payload (compact JSON).
         (contribution & pl.col("payload").str.contains('"pension"', literal=True)).alias("_pension"),
+        # Payments due (bills, repayments, taxes, contributions): late, unpaid or overdue ones,
+        # and those left unpaid (in arrears) or at least 30 days overdue.
+        is_kind(*_PAYMENT_KINDS).alias("_payment"),
+        (
+            (is_kind(*_STATUS_PAYMENT_KINDS) & outcome.is_in(["late", "arrears"]))
+            | (is_kind("loan_repayment") & (pl.col("quantity") >= 1))
+        ).alias("_payment_late"),
+        (
+            (is_kind(*_STATUS_PAYMENT_KINDS) & (outcome == "arrears"))
+            | (is_kind("loan_repayment") & (pl.col("quantity") >= _SERIOUSLY_OVERDUE_DAYS))
+        ).alias("_payment_arrears"),
     ]
+
+
+# Payments a person owes: the first three carry a status (on time, late, arrears; contributions
+# paid or arrears), loan repayments the days overdue.
+_STATUS_PAYMENT_KINDS = ("utility_bill", "tax_payment", "social_insurance_contribution")
+_PAYMENT_KINDS = (*_STATUS_PAYMENT_KINDS, "loan_repayment")
+_SERIOUSLY_OVERDUE_DAYS = 30
 
 
 def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
@@ -69,6 +87,7 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
         pl.col(c) for c in ("_late", "_negative", "_everything", "_pension")
     )
     outcome, qty, amount = pl.col("outcome"), pl.col("quantity").fill_null(0), pl.col("amount").fill_null(0)
+    payment, payment_late, w = pl.col("_payment"), pl.col("_payment_late"), pl.col("_w")
     paid = outcome == "paid"
     tax = tax_kind & in12
     utility = bill & in12
@@ -147,6 +166,18 @@ def _aggregate_exprs(ctx: Context) -> list[pl.Expr]:
             total(pension_due, amount) / pension_due.sum()
         ),
         "tax_paid_12m": total(tax, amount),
+        "months_since_employed_36m": pl.when(employed & in36)
+        .then(pl.col("_k"))
+        .min()
+        .fill_null(SLOT_WINDOW)
+        .cast(pl.Int64),
+        "utility_avg_days_late_12m": pl.when((utility & (outcome == "late")).sum() > 0).then(
+            total(utility & (outcome == "late"), qty) / (utility & (outcome == "late")).sum()
+        ),
+        "payment_late_share_decayed_36m": pl.when(total(payment & in36, w) > 0).then(
+            total(payment_late & in36, w) / total(payment & in36, w)
+        ),
+        "payment_arrears_decayed_36m": total(pl.col("_payment_arrears") & in36, w),
         "record_tenure_months": pl.when(everything).then(pl.col("_k")).max().fill_null(0).cast(pl.Int64),
         "record_count": count(everything),
     }

@@ -48,6 +48,9 @@ def test_empty_organisation() -> None:
         "tax_late_share_36m",
         "utility_late_share_36m",
         "legal_rep_utility_late_share_36m",
+        "payment_late_share_6m",
+        "payment_late_share_decayed_36m",
+        "tax_credit_level_avg_36m",
     }
     assert f == {"subject_id": ORG, **{n: None if n in nullable else 0 for n in REGISTRY.names("enterprise")}}
 
@@ -299,3 +302,42 @@ def test_legal_representative_long_run_utility_conduct() -> None:
     lks = [link(ORG, REP, dt.date(2024, 1, 1))]
     assert org(rep_rows, lks=lks)["legal_rep_utility_late_share_36m"] == pytest.approx(0.1)
     assert org(rep_rows)["legal_rep_utility_late_share_36m"] is None  # no representative
+
+
+def test_legal_form_payment_conduct_and_tax_levels_over_three_years() -> None:
+    rows = [
+        rec(ORG, "tax_payment", dt.date(2026, 6, 10), outcome="late", quantity=5),
+        rec(ORG, "tax_payment", dt.date(2026, 3, 10), outcome="arrears", quantity=40),
+        rec(ORG, "tax_payment", dt.date(2025, 12, 10), outcome="on_time", quantity=0),  # before 2025-12-15
+        rec(ORG, "tax_payment", dt.date(2025, 9, 10), outcome="on_time", quantity=0),
+        rec(ORG, "utility_bill", dt.date(2026, 5, 1), outcome="on_time", quantity=0),
+        rec(ORG, "utility_bill", dt.date(2026, 1, 1), outcome="arrears", quantity=60),
+        rec(ORG, "utility_bill", dt.date(2025, 5, 1), outcome="arrears", quantity=60),  # older than 12 months
+        rec(ORG, "loan_repayment", dt.date(2026, 2, 20), outcome="overdue", quantity=3),
+        rec(ORG, "loan_repayment", dt.date(2026, 4, 20), outcome="on_time", quantity=0),
+        rec(ORG, "tax_credit_level", dt.date(2026, 4, 10), outcome="B"),
+        rec(ORG, "tax_credit_level", dt.date(2025, 4, 10), outcome="C"),
+        rec(ORG, "tax_credit_level", dt.date(2024, 4, 10), outcome="A"),
+        rec(ORG, "tax_credit_level", dt.date(2023, 4, 10), outcome="D"),  # older than 36 months
+    ]
+    f = org(rows, subject_type="individual_business")
+    assert (f["individual_business"], f["social_organization"], f["public_body"]) == (1, 0, 0)
+    assert f["tax_payments_12m"] == 4
+    # 6 months (after 2025-12-15): taxes of June and March, bills of May and January, both
+    # repayments; late, unpaid or overdue: June, March, January, February.
+    assert f["payment_late_share_6m"] == pytest.approx(4 / 6)
+    late = [
+        dt.date(2026, 6, 10),
+        dt.date(2026, 3, 10),
+        dt.date(2026, 1, 1),
+        dt.date(2025, 5, 1),
+        dt.date(2026, 2, 20),
+    ]
+    due = [*late, dt.date(2025, 12, 10), dt.date(2025, 9, 10), dt.date(2026, 5, 1), dt.date(2026, 4, 20)]
+    share = sum(w(d) for d in late) / sum(w(d) for d in due)
+    assert f["payment_late_share_decayed_36m"] == pytest.approx(share, rel=1e-12)
+    assert f["payment_arrears_12m"] == 2  # the tax of March and the bill of January
+    assert f["tax_credit_level_avg_36m"] == pytest.approx((3 + 1 + 4) / 3)
+    assert f["tax_credit_level"] == 3
+    social = org([], subject_type="social_organization")
+    assert (social["individual_business"], social["social_organization"]) == (0, 1)

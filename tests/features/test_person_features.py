@@ -47,6 +47,9 @@ def test_empty_file_gets_explicit_values() -> None:
         "months_since_negative": 120,
         "utility_late_share_36m": None,
         "pension_contribution_avg_12m": None,
+        "utility_avg_days_late_12m": None,
+        "payment_late_share_decayed_36m": None,
+        "months_since_employed_36m": 36,
     }
 
 
@@ -233,9 +236,54 @@ def test_employment_and_income_from_contributions_and_tax() -> None:
     ]
     f = person(rows)
     assert f["employment_insurance_months_3m"] == 3
+    assert f["months_since_employed_36m"] == 0  # slot 0
     assert f["social_insurance_arrears_6m"] == 2  # unemployment 2026-04-10, pension 2026-01-10
     # Pension contributions due in 12 months, paid or not: 800, 800, 800, 1200.
     assert f["pension_contribution_avg_12m"] == 900.0
     assert f["tax_paid_12m"] == 500.0
     nothing = person([rec(1, "utility_bill", dt.date(2026, 1, 1), outcome="on_time", quantity=0)])
     assert (nothing["employment_insurance_months_3m"], nothing["pension_contribution_avg_12m"]) == (0, None)
+    assert nothing["months_since_employed_36m"] == 36
+    # The last employer contribution in the slot of 10 November 2025 (slot 7), the one of 10 May
+    # 2023 outside the 36 months.
+    left = person(
+        [
+            contribution(dt.date(2025, 11, 10), "unemployment"),
+            contribution(dt.date(2023, 5, 10), "unemployment"),
+        ]
+    )
+    assert left["months_since_employed_36m"] == 7
+
+
+def test_payment_conduct_across_every_payment() -> None:
+    late = [
+        rec(1, "utility_bill", dt.date(2026, 5, 1), outcome="late", quantity=20),
+        rec(1, "utility_bill", dt.date(2026, 2, 1), outcome="late", quantity=6),
+        rec(1, "utility_bill", dt.date(2026, 4, 1), outcome="arrears", quantity=45),  # unpaid
+        rec(1, "utility_bill", dt.date(2025, 3, 1), outcome="late", quantity=8),  # older than 12 months
+        rec(1, "loan_repayment", dt.date(2026, 3, 5), outcome="overdue", quantity=35),  # 30+ days
+        rec(1, "loan_repayment", dt.date(2025, 12, 5), outcome="overdue", quantity=5),
+        rec(1, "tax_payment", dt.date(2025, 9, 15), outcome="late", quantity=3),
+        contribution(dt.date(2026, 1, 10), "pension", "arrears"),
+    ]
+    on_time = [
+        rec(1, "utility_bill", dt.date(2026, 6, 1), outcome="on_time", quantity=0),
+        rec(1, "loan_repayment", dt.date(2026, 6, 5), outcome="on_time", quantity=0),
+        contribution(dt.date(2026, 6, 10), "pension"),
+    ]
+    older = [
+        # Before 2023-06-15: outside the 36 months.
+        rec(1, "utility_bill", dt.date(2023, 6, 1), outcome="arrears", quantity=60),
+        # Not a payment.
+        rec(1, "traffic_violation", dt.date(2026, 5, 15), severity="minor", outcome="minor"),
+    ]
+    f = person(late + on_time + older)
+    assert f["utility_avg_days_late_12m"] == 13.0  # (20 + 6) / 2: unpaid bills are not "paid late"
+    weights = {r["event_date"]: w(r["event_date"]) for r in late + on_time}
+    share = sum(w(r["event_date"]) for r in late) / sum(weights.values())
+    assert f["payment_late_share_decayed_36m"] == pytest.approx(share, rel=1e-12)
+    arrears = w(dt.date(2026, 4, 1)) + w(dt.date(2026, 3, 5)) + w(dt.date(2026, 1, 10))
+    assert f["payment_arrears_decayed_36m"] == pytest.approx(arrears, rel=1e-12)
+    paid = person(on_time)
+    assert (paid["payment_late_share_decayed_36m"], paid["payment_arrears_decayed_36m"]) == (0.0, 0.0)
+    assert paid["utility_avg_days_late_12m"] is None

@@ -37,7 +37,7 @@ def edited(index: int, **changes: Any) -> dict[str, Any]:
 
 def test_packaged_registry_loads() -> None:
     reg = load_registry()
-    assert re.fullmatch(r"2026\.11\.2-[0-9a-f]{12}", reg.version)
+    assert re.fullmatch(r"2026\.12\.1-[0-9a-f]{12}", reg.version)
     assert reg.catalogue_version == CATALOGUE.version
     assert len(reg.names("person")) == len(set(reg.names("person"))) >= 25
     assert (
